@@ -1,0 +1,3 @@
+from optintel import create_app
+
+app = create_app()

@@ -1,0 +1,49 @@
+"""Opt-Intel Event Tracking: the application factory."""
+import logging
+import os
+
+from flask import Flask
+
+from .config import ROOT, Config
+
+
+def create_app(config=None):
+    """Build the app: configuration, extensions, blueprints, error pages, CLI."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    app.config.from_object(config or Config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    from . import models  # noqa: F401  (tables must be known before migrate binds)
+    from .extensions import api, csrf, db, login, migrate
+    db.init_app(app)
+    from . import database
+    database.init_app(app, db)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login.init_app(app)
+    api.init_app(app)
+
+    from . import errors, template_helpers
+    errors.init_app(app)
+    template_helpers.init_app(app)
+
+    from . import api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, users
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(campaigns.bp, url_prefix="/campaigns")
+    app.register_blueprint(lists.bp, url_prefix="/lists")
+    app.register_blueprint(mailers.bp, url_prefix="/mailers")
+    app.register_blueprint(settings.bp, url_prefix="/settings")
+    app.register_blueprint(logs.bp, url_prefix="/logs")
+    app.register_blueprint(users.bp, url_prefix="/users")
+    app.register_blueprint(api_keys.bp, url_prefix="/api-keys")
+
+    from .api import register as register_api
+    register_api(app, api)
+
+    from .commands import register as register_commands
+    register_commands(app)
+    return app

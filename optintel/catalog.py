@@ -1,0 +1,224 @@
+"""Changing mailers, opt-out lists and campaigns with the domain's rules, for pages and API alike.
+
+Each function validates everything first, raises Invalid with messages by field, and only then
+changes the object; the caller commits."""
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import (Campaign, Channel, Event, ListKind, Mailer, OptOutList, Role, Status, Storage,
+                     User, campaign_lists, list_members)
+from .normalize import InvalidContact, normalize_domain, normalize_email
+from .validation import Collector
+
+_UNSET = object()
+
+
+def _text(collector, field, value, required=True, limit=200):
+    value = (value or "").strip()
+    if required and not value:
+        collector.add(field, "This field is required.")
+    elif len(value) > limit:
+        collector.add(field, f"At most {limit} characters.")
+    return value
+
+
+def _status(collector, value):
+    try:
+        return Status(value)
+    except ValueError:
+        collector.add("status", "Choose active or disabled.")
+
+
+def _user_with_role(collector, field, user_id, roles, what):
+    if user_id in (None, ""):
+        return None
+    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    if user is None or user.role not in roles:
+        collector.add(field, f"Choose a {what}.")
+    return user
+
+
+def apply_mailer(mailer, *, company_name, nickname, email, web_address="", notes="",
+                 status=Status.ACTIVE):
+    """Validate and set a mailer's fields; nickname is unique."""
+    errors = Collector()
+    company_name = _text(errors, "company_name", company_name)
+    nickname = _text(errors, "nickname", nickname, limit=100)
+    try:
+        email = normalize_email(email)
+    except InvalidContact as exc:
+        errors.add("email", str(exc))
+    web_address = _text(errors, "web_address", web_address, required=False, limit=500)
+    if web_address and not web_address.startswith(("http://", "https://")):
+        errors.add("web_address", "Start the web address with http:// or https://.")
+    status = _status(errors, status)
+    if nickname and db.session.scalar(sa.select(Mailer.id).where(
+            Mailer.nickname == nickname, Mailer.id != mailer.id if mailer.id else sa.true())):
+        errors.add("nickname", "Another mailer has this nickname.")
+    errors.raise_if_any()
+    mailer.company_name, mailer.nickname, mailer.email = company_name, nickname, email
+    mailer.web_address, mailer.notes, mailer.status = web_address, (notes or "").strip(), status
+    return mailer
+
+
+def apply_list(opt_out_list, *, name, status=Status.ACTIVE, kind=_UNSET, storage=_UNSET,
+               owner_id=_UNSET, suppressed_domains=_UNSET, member_ids=_UNSET):
+    """Validate and set a list's fields. Type and storage are fixed once the list exists;
+    a Grouped list holds Single lists of its own channel only."""
+    errors = Collector()
+    name = _text(errors, "name", name)
+    status = _status(errors, status)
+    is_new = opt_out_list.id is None
+    if kind is not _UNSET:
+        try:
+            kind = ListKind(kind)
+        except ValueError:
+            errors.add("type", "Choose single or grouped.")
+        if not is_new and kind != opt_out_list.kind:
+            errors.add("type", "The type of an existing list cannot change.")
+    if storage is not _UNSET:
+        try:
+            storage = Storage(storage)
+        except ValueError:
+            errors.add("storage", "Choose plain_md5 or md5.")
+        if not is_new and storage != opt_out_list.storage:
+            errors.add("storage", "The storage of an existing list cannot change.")
+    owner = _UNSET
+    if owner_id is not _UNSET:
+        owner = _user_with_role(errors, "owner_id", owner_id,
+                                (Role.LIST_OWNER, Role.GLOBAL_ADMIN), "List Owner or Global Admin")
+    domains = _UNSET
+    if suppressed_domains is not _UNSET:
+        domains = _domains(errors, opt_out_list.channel, suppressed_domains)
+    members = _UNSET
+    effective_kind = kind if kind is not _UNSET else opt_out_list.kind
+    if member_ids is not _UNSET:
+        members = _members(errors, opt_out_list, effective_kind, member_ids)
+    errors.raise_if_any()
+    opt_out_list.name, opt_out_list.status = name, status
+    if is_new:
+        if kind is not _UNSET:
+            opt_out_list.kind = kind
+        if storage is not _UNSET:
+            opt_out_list.storage = storage
+    if owner is not _UNSET:
+        opt_out_list.owner = owner
+    if domains is not _UNSET:
+        opt_out_list.suppressed_domains = "\n".join(domains)
+    if members is not _UNSET:
+        opt_out_list.members = members
+    return opt_out_list
+
+
+def _domains(errors, channel, raw):
+    if isinstance(raw, str):
+        raw = raw.replace(",", " ").split()
+    domains = []
+    for item in raw or []:
+        try:
+            domain = normalize_domain(item)
+        except InvalidContact as exc:
+            errors.add("suppressed_domains", f"{item}: {exc}")
+            continue
+        if domain not in domains:
+            domains.append(domain)
+    if domains and channel != Channel.EMAIL:
+        errors.add("suppressed_domains", "Only email lists have suppressed domains.")
+    return domains
+
+
+def _members(errors, opt_out_list, kind, member_ids):
+    ids = [int(i) for i in member_ids or [] if str(i).isdigit()]
+    if len(ids) != len(member_ids or []):
+        errors.add("members", "Members are list ids.")
+        return []
+    if kind != ListKind.GROUPED:
+        if ids:
+            errors.add("members", "Only a Grouped list has members.")
+        return []
+    found = db.session.scalars(sa.select(OptOutList).where(OptOutList.id.in_(ids))).all()
+    missing = set(ids) - {m.id for m in found}
+    if missing:
+        errors.add("members", f"No such list: {', '.join(map(str, sorted(missing)))}.")
+    for member in found:
+        if opt_out_list.id is not None and member.id == opt_out_list.id:
+            errors.add("members", "A Grouped list cannot contain itself.")
+        elif member.channel != opt_out_list.channel:
+            errors.add("members", f"{member.name} is a list of another channel.")
+        elif member.is_grouped:
+            errors.add("members", f"{member.name} is a Grouped list; members are Single lists.")
+    return sorted(found, key=lambda m: m.name)
+
+
+def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
+                   mailer_ids=_UNSET, list_ids=_UNSET):
+    """Validate and set a campaign's fields; its lists are opt-out lists of its channel."""
+    errors = Collector()
+    name = _text(errors, "name", name)
+    status = _status(errors, status)
+    manager = _UNSET
+    if manager_id is not _UNSET:
+        manager = _user_with_role(errors, "manager_id", manager_id,
+                                  (Role.CAMPAIGN_MANAGER, Role.GLOBAL_ADMIN),
+                                  "Campaign Manager or Global Admin")
+    mailers = _UNSET
+    if mailer_ids is not _UNSET:
+        mailers = _by_ids(errors, "mailer_ids", Mailer, mailer_ids, "mailer")
+    lists = _UNSET
+    if list_ids is not _UNSET:
+        lists = _by_ids(errors, "list_ids", OptOutList, list_ids, "list")
+        for opt_out_list in lists:
+            if opt_out_list.channel != campaign.channel:
+                errors.add("list_ids", f"{opt_out_list.name} is not an opt-out list of this "
+                                       f"campaign's channel.")
+    errors.raise_if_any()
+    campaign.name, campaign.status = name, status
+    if manager is not _UNSET:
+        campaign.manager = manager
+    if mailers is not _UNSET:
+        campaign.mailers = mailers
+    if lists is not _UNSET:
+        campaign.opt_out_lists = lists
+    return campaign
+
+
+def _by_ids(errors, field, model, ids, what):
+    ids = list(ids or [])
+    if not all(str(i).isdigit() for i in ids):
+        errors.add(field, f"Give {what} ids.")
+        return []
+    ids = [int(i) for i in ids]
+    found = db.session.scalars(sa.select(model).where(model.id.in_(ids))).all() if ids else []
+    missing = set(ids) - {row.id for row in found}
+    if missing:
+        errors.add(field, f"No such {what}: {', '.join(map(str, sorted(missing)))}.")
+    return found
+
+
+def list_in_use(opt_out_list):
+    """Why a list cannot be deleted (it holds contacts or has history), or None."""
+    if opt_out_list.contact_count:
+        return "The list still holds contacts; delete them first or disable the list."
+    if db.session.scalar(sa.select(Event.id).where(Event.list_id == opt_out_list.id).limit(1)):
+        return "The list has recorded events, which are kept; disable the list instead."
+    if db.session.scalar(sa.select(sa.func.count()).select_from(list_members)
+                         .where(list_members.c.member_id == opt_out_list.id)):
+        return "The list is a member of a Grouped list; remove it from the group first."
+    if db.session.scalar(sa.select(sa.func.count()).select_from(campaign_lists)
+                         .where(campaign_lists.c.list_id == opt_out_list.id)):
+        return "A campaign is scrubbed against this list; remove it from the campaign first."
+    return None
+
+
+def mailer_in_use(mailer):
+    """Why a mailer cannot be deleted (it has history), or None."""
+    if db.session.scalar(sa.select(Event.id).where(Event.mailer_id == mailer.id).limit(1)):
+        return "The mailer has recorded events, which are kept; disable it instead."
+    return None
+
+
+def campaign_in_use(campaign):
+    """Why a campaign cannot be deleted (it has history), or None."""
+    if db.session.scalar(sa.select(Event.id).where(Event.campaign_id == campaign.id).limit(1)):
+        return "The campaign has recorded events, which are kept; disable it instead."
+    return None

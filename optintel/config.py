@@ -1,0 +1,53 @@
+"""Configuration from the environment, with embedded defaults for one-command runs."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+EMBEDDED_REDIS_PORT = int(os.environ.get("OPTINTEL_REDIS_PORT", "6389"))
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url():
+    url = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'optintel.db'}")
+    # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me")
+    # Fernet key for secrets stored in the database; derived from SECRET_KEY when unset.
+    OPTINTEL_ENCRYPTION_KEY = os.environ.get("OPTINTEL_ENCRYPTION_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+    OPTINTEL_ALLOW_PRIVATE_TARGETS = _bool("OPTINTEL_ALLOW_PRIVATE_TARGETS")
+    OPTINTEL_MAX_BATCH = 10_000
+    CONTACTS_PER_PAGE = 50
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    API_TITLE = "Opt-Intel Event Tracking API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_URL_PREFIX = "/api/v1"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = True
+    OPTINTEL_ALLOW_PRIVATE_TARGETS = True

@@ -1,0 +1,138 @@
+"""Adding and deleting contacts of an opt-out list, each change recorded as an event in the
+same transaction and handed to the workers after the commit."""
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .events.outbox import enqueue_dispatch
+from .extensions import db
+from .models import Contact, Event, OptOutList, ProjectSettings, Trigger
+from .models.columns import utcnow
+from .normalize import InvalidContact, md5_of, normalize
+
+# Rows per statement: well under SQLite's bound-parameter limit.
+CHUNK = 500
+
+
+class ListNotWritable(ValueError):
+    """The list cannot hold contacts (it is Grouped)."""
+
+
+@dataclass
+class Outcome:
+    """What one add or remove request did: changed, unchanged and invalid values."""
+
+    changed: int = 0
+    unchanged: int = 0
+    invalid: list = field(default_factory=list)
+    event_ids: list = field(default_factory=list)
+    dispatched: bool = True
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a change came from, copied onto its contacts and events."""
+
+    source: str
+    mailer_id: int | None = None
+    campaign_id: int | None = None
+    caused_by_event_id: int | None = None
+    depth: int = 0
+
+
+def _normalized(opt_out_list, raw_values, outcome):
+    """{md5: value} of the valid values in order, counting in-request repeats as unchanged."""
+    if opt_out_list.is_grouped:
+        raise ListNotWritable("A Grouped list holds no contacts itself; change one of its lists.")
+    region = ProjectSettings.get().default_phone_region
+    wanted = {}
+    for raw in raw_values:
+        try:
+            value = normalize(opt_out_list.channel, raw if isinstance(raw, str) else "", region)
+        except InvalidContact as exc:
+            outcome.invalid.append({"value": raw, "error": str(exc)})
+            continue
+        digest = md5_of(value)
+        if digest in wanted:
+            outcome.unchanged += 1
+        else:
+            wanted[digest] = value
+    return wanted
+
+
+def _insert(table):
+    """An INSERT that can skip rows already present, in the session's SQL dialect."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _chunks(items):
+    items = list(items)
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def _record(opt_out_list, trigger, rows, origin, now):
+    """Insert one event per changed contact row; returns their ids."""
+    if not rows:
+        return []
+    events = [{
+        "trigger": trigger, "channel": opt_out_list.channel, "list_id": opt_out_list.id,
+        "contact": row["value"], "contact_md5": row["md5"], "source": origin.source,
+        "mailer_id": row["mailer_id"], "campaign_id": row["campaign_id"], "occurred_at": now,
+        "caused_by_event_id": origin.caused_by_event_id, "depth": origin.depth,
+    } for row in rows]
+    table = Event.__table__
+    return list(db.session.scalars(sa.insert(table).returning(table.c.id), events))
+
+
+def _finish(opt_out_list, delta, outcome):
+    """Keep the list's count in step, commit, then hand the events to the workers."""
+    if delta:
+        db.session.execute(sa.update(OptOutList.__table__)
+                           .where(OptOutList.__table__.c.id == opt_out_list.id)
+                           .values(contact_count=OptOutList.__table__.c.contact_count + delta))
+    db.session.commit()
+    outcome.dispatched = enqueue_dispatch(outcome.event_ids)
+    return outcome
+
+
+def add_contacts(opt_out_list, raw_values, origin):
+    """Add the values to a Single list; a value already there adds nothing and fires nothing."""
+    outcome = Outcome()
+    wanted = _normalized(opt_out_list, raw_values, outcome)
+    table, now = Contact.__table__, utcnow()
+    keep_plain = opt_out_list.keeps_plain
+    for digests in _chunks(wanted):
+        rows = [{"list_id": opt_out_list.id, "md5": d, "value": wanted[d] if keep_plain else None,
+                 "source": origin.source, "mailer_id": origin.mailer_id,
+                 "campaign_id": origin.campaign_id, "created_at": now} for d in digests]
+        stmt = (_insert(table).values(rows).on_conflict_do_nothing()
+                .returning(table.c.md5, table.c.value, table.c.mailer_id, table.c.campaign_id))
+        inserted = [row._asdict() for row in db.session.execute(stmt)]
+        outcome.changed += len(inserted)
+        outcome.unchanged += len(digests) - len(inserted)
+        outcome.event_ids += _record(opt_out_list, Trigger.CONTACT_ADDED, inserted, origin, now)
+    return _finish(opt_out_list, outcome.changed, outcome)
+
+
+def remove_contacts(opt_out_list, raw_values, origin):
+    """Delete the values from a Single list; a value not there deletes nothing and fires nothing."""
+    outcome = Outcome()
+    wanted = _normalized(opt_out_list, raw_values, outcome)
+    table, now = Contact.__table__, utcnow()
+    for digests in _chunks(wanted):
+        stmt = (sa.delete(table).where(table.c.list_id == opt_out_list.id, table.c.md5.in_(digests))
+                .returning(table.c.md5, table.c.value, table.c.mailer_id, table.c.campaign_id))
+        removed = []
+        for row in db.session.execute(stmt):
+            row = row._asdict()
+            # The deletion is attributed to whoever deleted it, where known.
+            row["mailer_id"] = origin.mailer_id or row["mailer_id"]
+            row["campaign_id"] = origin.campaign_id or row["campaign_id"]
+            removed.append(row)
+        outcome.changed += len(removed)
+        outcome.unchanged += len(digests) - len(removed)
+        outcome.event_ids += _record(opt_out_list, Trigger.CONTACT_DELETED, removed, origin, now)
+    return _finish(opt_out_list, -outcome.changed, outcome)

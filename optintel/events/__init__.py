@@ -1,0 +1,1 @@
+"""Events: recorded with the contact change, handed to the workers after the commit."""

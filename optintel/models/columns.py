@@ -1,0 +1,31 @@
+"""Column helpers shared by the tables."""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow():
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored naive in UTC and read back timezone-aware, on every database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def enum_column(enum, **kwargs):
+    """A short string column holding an enum's value, checked on both databases."""
+    return sa.Enum(enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],
+                   validate_strings=True, **kwargs)

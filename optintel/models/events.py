@@ -1,0 +1,38 @@
+"""The record of every contact added to or deleted from an opt-out list."""
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .columns import UTCDateTime, enum_column, utcnow
+from .enums import Channel, ContactSource, Trigger
+
+
+class Event(db.Model):
+    """Written in the transaction that changed the contact; dispatched_at is set by the worker."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("ix_events_list_id_id", "list_id", "id"),
+        sa.Index("ix_events_undispatched", "id", sqlite_where=sa.text("dispatched_at IS NULL"),
+                 postgresql_where=sa.text("dispatched_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger: Mapped[Trigger] = mapped_column(enum_column(Trigger))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("opt_out_lists.id"))
+    # NULL when the list keeps MD5 only: the plain value is never stored for those.
+    contact: Mapped[str | None] = mapped_column(sa.String(320))
+    contact_md5: Mapped[str] = mapped_column(sa.String(32), index=True)
+    source: Mapped[ContactSource] = mapped_column(enum_column(ContactSource))
+    mailer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mailers.id"))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    occurred_at = mapped_column(UTCDateTime, default=utcnow)
+    caused_by_event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+    # How many actions led here: 0 for a change made by a person, the API or an upload.
+    depth: Mapped[int] = mapped_column(default=0)
+    dispatched_at = mapped_column(UTCDateTime, nullable=True)
+
+    opt_out_list = relationship("OptOutList")
+    mailer = relationship("Mailer")
+    campaign = relationship("Campaign")

@@ -1,0 +1,69 @@
+"""Turning what people type into the one stored form of an email address or phone number."""
+import hashlib
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from .models import Channel
+
+MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class InvalidContact(ValueError):
+    """A value that is not a valid email address or phone number; str() is the reason."""
+
+
+def md5_of(value):
+    """Hex MD5 of an already normalised value."""
+    return hashlib.md5(value.encode()).hexdigest()
+
+
+def normalize_email(raw):
+    """Trimmed, lower-cased, validated email address."""
+    value = (raw or "").strip()
+    if not value:
+        raise InvalidContact("Empty value.")
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidContact(str(exc)) from None
+    return result.normalized.lower()
+
+
+def normalize_phone(raw, region="US"):
+    """Validated phone number in E.164; numbers without +country use the default region."""
+    value = (raw or "").strip()
+    if not value:
+        raise InvalidContact("Empty value.")
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidContact(f"Not a phone number: {exc._msg}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidContact("Not a valid phone number for its country.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize(channel, raw, region="US"):
+    """The normalised value of a contact of the channel, or InvalidContact."""
+    if channel == Channel.EMAIL:
+        return normalize_email(raw)
+    return normalize_phone(raw, region)
+
+
+def search_md5(channel, raw, region="US"):
+    """The MD5 to look a contact up by: a typed MD5 as it is, otherwise of the normalised value."""
+    text = (raw or "").strip().lower()
+    if MD5_RE.match(text):
+        return text
+    return md5_of(normalize(channel, raw, region))
+
+
+def normalize_domain(raw):
+    """A suppressed domain as stored: lower-case IDNA, checked by the email validator."""
+    domain = (raw or "").strip().lower().lstrip("@")
+    try:
+        return validate_email(f"x@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError as exc:
+        raise InvalidContact(f"Not a domain: {exc}") from None

@@ -1,0 +1,15 @@
+"""One URL, two renderings: the full page, or one named block of it for htmx requests."""
+from flask import render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx():
+    """An htmx request that swaps part of a page (not a boosted full navigation)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render(template, block=None, **context):
+    """The whole template, or only `block` of it when htmx asks for a fragment."""
+    if block and is_htmx():
+        return render_block(template, block, **context)
+    return render_template(template, **context)

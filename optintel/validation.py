@@ -1,0 +1,27 @@
+"""The error that domain changes raise for bad input: messages by field, shown beside them."""
+
+
+class Invalid(Exception):
+    """Bad input: `fields` maps a field name to a list of messages."""
+
+    def __init__(self, fields):
+        super().__init__(fields)
+        self.fields = fields
+
+    @classmethod
+    def on(cls, field, message):
+        return cls({field: [message]})
+
+
+class Collector:
+    """Gathers messages by field, then raises them together."""
+
+    def __init__(self):
+        self.fields = {}
+
+    def add(self, field, message):
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_if_any(self):
+        if self.fields:
+            raise Invalid(self.fields)

