@@ -3,15 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export FLASK_APP := app.py
 PORT ?= 5000
+export FLASK_APP := app.py
+export PORT
 
-.PHONY: run test setup db demo bench clean
+.PHONY: run test setup db demo browser clean
 
 $(STAMP): requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11." >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		{ rm -rf $(VENV); echo "Cannot create $(VENV) (on Debian: apt-get install python3-venv)" >&2; \
+		  exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,11 +28,20 @@ demo: db
 	$(BIN)/flask demo seed --if-empty
 
 # Web, one worker and, unless REDIS_URL points elsewhere, the embedded redis-server.
+# honcho gives the first process (web) the port of -p.
 run: demo
 	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(REDIS_URL),web worker,)
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Browser tests drive Debian's chromium: installed when missing and we are root, else a note.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "Note: /usr/bin/chromium is missing; the browser tests need it" \
+		"(as root: apt-get install chromium)."; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

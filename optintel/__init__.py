@@ -30,7 +30,8 @@ def create_app(config=None):
     errors.init_app(app)
     template_helpers.init_app(app)
 
-    from . import api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, users
+    from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, tracking,
+                   users)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(campaigns.bp, url_prefix="/campaigns")
@@ -40,6 +41,7 @@ def create_app(config=None):
     app.register_blueprint(logs.bp, url_prefix="/logs")
     app.register_blueprint(users.bp, url_prefix="/users")
     app.register_blueprint(api_keys.bp, url_prefix="/api-keys")
+    app.register_blueprint(tracking.bp, url_prefix="/tracking")
 
     from .api import register as register_api
     register_api(app, api)

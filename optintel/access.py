@@ -6,7 +6,7 @@ from flask import abort
 from flask_login import current_user
 
 from .extensions import db
-from .models import Campaign, OptOutList, Role
+from .models import Campaign, Event, OptOutList, Role, campaign_lists, list_members
 
 
 def require_roles(*roles):
@@ -47,6 +47,30 @@ def visible_campaigns_query(user, channel=None):
         return query
     if user.role == Role.CAMPAIGN_MANAGER:
         return query.where(Campaign.manager_id == user.id)
+    return query.where(sa.false())
+
+
+def _with_members(list_ids):
+    """The lists and, for Grouped ones, their Single lists: a group's events are its lists'."""
+    return sa.union(list_ids, sa.select(list_members.c.member_id)
+                    .where(list_members.c.group_id.in_(list_ids)))
+
+
+def visible_events_query(user):
+    """SELECT of the events the user may see: all for admins; for List Owners, those of their
+    lists; for Campaign Managers, those of their campaigns or of their campaigns' lists."""
+    query = sa.select(Event)
+    if user.role == Role.GLOBAL_ADMIN:
+        return query
+    if user.role == Role.LIST_OWNER:
+        own = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
+        return query.where(Event.list_id.in_(_with_members(own)))
+    if user.role == Role.CAMPAIGN_MANAGER:
+        managed = sa.select(Campaign.id).where(Campaign.manager_id == user.id)
+        scrubbed = (sa.select(campaign_lists.c.list_id)
+                    .where(campaign_lists.c.campaign_id.in_(managed)))
+        return query.where(sa.or_(Event.campaign_id.in_(managed),
+                                  Event.list_id.in_(_with_members(scrubbed))))
     return query.where(sa.false())
 
 

@@ -5,7 +5,7 @@ changes the object; the caller commits."""
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import (Campaign, Channel, Event, ListKind, Mailer, OptOutList, Role, Status, Storage,
+from .models import (Channel, Event, ListKind, Mailer, OptOutList, Role, Status, Storage,
                      User, campaign_lists, list_members)
 from .normalize import InvalidContact, normalize_domain, normalize_email
 from .validation import Collector
@@ -193,6 +193,46 @@ def _by_ids(errors, field, model, ids, what):
     if missing:
         errors.add(field, f"No such {what}: {', '.join(map(str, sorted(missing)))}.")
     return found
+
+
+PASSWORD_MIN_LENGTH = 10
+
+
+def apply_user(user, *, name, role, active=True, email=_UNSET, password="", acting_user=None):
+    """Validate and set a user's fields: a unique lower-cased email, a password of at least ten
+    characters (required for a new user, kept when empty), and no one changing their own role
+    or deactivating themselves."""
+    errors = Collector()
+    if email is not _UNSET:
+        try:
+            email = normalize_email(email)
+        except InvalidContact as exc:
+            errors.add("email", str(exc))
+        else:
+            if db.session.scalar(sa.select(User.id).where(
+                    User.email == email, User.id != user.id if user.id else sa.true())):
+                errors.add("email", "Another user has this email.")
+    name = _text(errors, "name", name, required=False, limit=120)
+    try:
+        role = Role(role)
+    except ValueError:
+        errors.add("role", "Choose a role.")
+    if password and len(password) < PASSWORD_MIN_LENGTH:
+        errors.add("password", f"At least {PASSWORD_MIN_LENGTH} characters.")
+    elif not password and user.password_hash is None:
+        errors.add("password", "This field is required.")
+    if acting_user is not None and acting_user.id == user.id:
+        if role != user.role:
+            errors.add("role", "You cannot change your own role; ask another Global Admin.")
+        if not active:
+            errors.add("active", "You cannot deactivate yourself; ask another Global Admin.")
+    errors.raise_if_any()
+    if email is not _UNSET:
+        user.email = email
+    user.name, user.role, user.active = name, role, bool(active)
+    if password:
+        user.set_password(password)
+    return user
 
 
 def list_in_use(opt_out_list):

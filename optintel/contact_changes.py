@@ -7,9 +7,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .events.outbox import enqueue_dispatch
 from .extensions import db
-from .models import Contact, Event, OptOutList, ProjectSettings, Trigger
+from .models import Campaign, Contact, Event, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
-from .normalize import InvalidContact, md5_of, normalize
+from .normalize import MD5_RE, InvalidContact, md5_of, normalize
+from .validation import Collector
 
 # Rows per statement: well under SQLite's bound-parameter limit.
 CHUNK = 500
@@ -41,15 +42,35 @@ class Origin:
     depth: int = 0
 
 
-def _normalized(opt_out_list, raw_values, outcome):
-    """{md5: value} of the valid values in order, counting in-request repeats as unchanged."""
+def origin_for(opt_out_list, source, mailer_id=None, campaign_id=None):
+    """An Origin naming a mailer and a campaign that exist, the campaign of the list's channel;
+    Invalid (fields mailer_id, campaign_id) otherwise."""
+    errors = Collector()
+    if mailer_id is not None and db.session.get(Mailer, mailer_id) is None:
+        errors.add("mailer_id", f"No such mailer: {mailer_id}.")
+    campaign = db.session.get(Campaign, campaign_id) if campaign_id is not None else None
+    if campaign_id is not None and (campaign is None or campaign.channel != opt_out_list.channel):
+        errors.add("campaign_id", f"No such {opt_out_list.channel.campaign_label} campaign: "
+                                  f"{campaign_id}.")
+    errors.raise_if_any()
+    return Origin(source, mailer_id, campaign_id)
+
+
+def _check_writable(opt_out_list):
     if opt_out_list.is_grouped:
         raise ListNotWritable("A Grouped list holds no contacts itself; change one of its lists.")
+
+
+def _normalized(opt_out_list, raw_values, outcome):
+    """{md5: value} of the valid values in order, counting in-request repeats as unchanged."""
+    _check_writable(opt_out_list)
     region = ProjectSettings.get().default_phone_region
     wanted = {}
     for raw in raw_values:
         try:
-            value = normalize(opt_out_list.channel, raw if isinstance(raw, str) else "", region)
+            if not isinstance(raw, str):
+                raise InvalidContact("Not a text value.")
+            value = normalize(opt_out_list.channel, raw, region)
         except InvalidContact as exc:
             outcome.invalid.append({"value": raw, "error": str(exc)})
             continue
@@ -120,7 +141,33 @@ def add_contacts(opt_out_list, raw_values, origin):
 def remove_contacts(opt_out_list, raw_values, origin):
     """Delete the values from a Single list; a value not there deletes nothing and fires nothing."""
     outcome = Outcome()
-    wanted = _normalized(opt_out_list, raw_values, outcome)
+    return _remove(opt_out_list, _normalized(opt_out_list, raw_values, outcome), origin, outcome)
+
+
+def remove_contacts_by_md5(opt_out_list, md5s, origin):
+    """Delete contacts of a Single list by their MD5, the only key an MD5-only list keeps; an MD5
+    not there deletes nothing and fires nothing."""
+    outcome = Outcome()
+    return _remove(opt_out_list, _md5s(opt_out_list, md5s, outcome), origin, outcome)
+
+
+def _md5s(opt_out_list, md5s, outcome):
+    """The valid MD5s in order, lower-cased, counting in-request repeats as unchanged."""
+    _check_writable(opt_out_list)
+    wanted = {}
+    for raw in md5s:
+        digest = raw.strip().lower() if isinstance(raw, str) else ""
+        if not MD5_RE.match(digest):
+            outcome.invalid.append({"value": raw, "error": "Not an MD5 hash."})
+        elif digest in wanted:
+            outcome.unchanged += 1
+        else:
+            wanted[digest] = None
+    return wanted
+
+
+def _remove(opt_out_list, wanted, origin, outcome):
+    """Delete the contacts whose MD5 is a key of `wanted`, one event per deleted row."""
     table, now = Contact.__table__, utcnow()
     for digests in _chunks(wanted):
         stmt = (sa.delete(table).where(table.c.list_id == opt_out_list.id, table.c.md5.in_(digests))

@@ -6,6 +6,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
+from .errors import ErrorSchema
+
 # Named constraints so that Alembic can alter them on SQLite and PostgreSQL alike.
 db = SQLAlchemy(metadata=MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +25,8 @@ login.login_message = "Please log in to open that page."
 
 class JsonApi(Api):
     """flask-smorest Api whose errors are rendered by optintel.errors, for the API only."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
         pass

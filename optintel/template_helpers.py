@@ -2,7 +2,9 @@
 from flask import request
 from flask_login import current_user
 
+from . import actions
 from .models import Channel, ContactSource, ListKind, Role, Status, Storage, Trigger
+from .rules.presenting import action_settings_text, trigger_settings_text
 
 
 def menu_for(user):
@@ -30,6 +32,14 @@ def menu_for(user):
     return sections
 
 
+def action_label(key):
+    return actions.get(key).label
+
+
+def trigger_label(value):
+    return Trigger(value).label
+
+
 def fmt_datetime(value):
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
@@ -41,4 +51,7 @@ def init_app(app):
     def globals_for_templates():
         return {"menu": menu_for(current_user), "Channel": Channel, "Role": Role,
                 "Status": Status, "ListKind": ListKind, "Storage": Storage, "Trigger": Trigger,
-                "ContactSource": ContactSource, "current_path": request.path}
+                "ContactSource": ContactSource, "current_path": request.path,
+                "action_label": action_label, "trigger_label": trigger_label,
+                "rule_trigger_settings": trigger_settings_text,
+                "rule_action_settings": action_settings_text}

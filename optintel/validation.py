@@ -12,6 +12,14 @@ class Invalid(Exception):
     def on(cls, field, message):
         return cls({field: [message]})
 
+    def show_on(self, form):
+        """Put each message beside its field of a WTForms form; others go above the form."""
+        for name, messages in self.fields.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, *messages]
+            else:
+                form.form_errors.extend(messages)
+
 
 class Collector:
     """Gathers messages by field, then raises them together."""

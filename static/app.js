@@ -9,7 +9,8 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const dialog = event.detail.target.querySelector && event.detail.target.querySelector("dialog");
   if (dialog && !dialog.open) dialog.showModal();
 });
+// Only close here: the response's (empty) swap removes the dialog, after the other events of
+// the same response have bubbled up from inside it.
 document.body.addEventListener("closeModal", () => {
   document.querySelectorAll("#modal dialog[open]").forEach((d) => d.close());
-  document.getElementById("modal").innerHTML = "";
 });

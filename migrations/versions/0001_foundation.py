@@ -136,6 +136,7 @@ def upgrade():
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_md5'), ['md5'], unique=False)
+        batch_op.create_index('ix_contacts_list_id_id', ['list_id', 'id'], unique=False)
 
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -188,6 +189,7 @@ def downgrade():
 
     op.drop_table('events')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_list_id_id')
         batch_op.drop_index(batch_op.f('ix_contacts_md5'))
 
     op.drop_table('contacts')

@@ -1,10 +1,15 @@
 """The JSON REST API under /api/v1, documented at /api/v1/openapi.json."""
-from flask import g, request
+from http import HTTPStatus
 
+from flask import g, request
+from flask_smorest import Blueprint
+
+from ..contact_changes import ListNotWritable
 from ..errors import api_error
 from ..extensions import csrf, db
 from ..models import ApiKey
 from ..models.columns import utcnow
+from ..validation import Invalid
 
 PREFIX = "/api/v1"
 
@@ -22,12 +27,42 @@ def authenticate():
     return None
 
 
+def invalid_fields(invalid):
+    """422 with the domain's messages by field (the API's field names are the domain's)."""
+    return api_error(422, "The request has invalid fields.", invalid.fields)
+
+
+def list_not_writable(exc):
+    """409: contacts go into the Single lists of a Grouped list, not into the group."""
+    return api_error(409, str(exc))
+
+
+def blueprint(url_prefix, description):
+    """A blueprint of the API at PREFIX + url_prefix: Bearer key required, domain errors as JSON.
+
+    Named after its URL ("/email-lists": "api-email-lists"), apart from the pages' blueprints."""
+    bp = Blueprint("api" + url_prefix.replace("/", "-"), __name__, url_prefix=PREFIX + url_prefix,
+                   description=description)
+    bp.before_request(authenticate)
+    bp.register_error_handler(Invalid, invalid_fields)
+    bp.register_error_handler(ListNotWritable, list_not_writable)
+    return bp
+
+
+def fails_with(bp, *statuses):
+    """Document the error answers of an endpoint, each with the {"error": ...} body."""
+    def decorator(view):
+        for status in (HTTPStatus.UNAUTHORIZED, *statuses):
+            view = bp.alt_response(status, response=HTTPStatus(status).name)(view)
+        return view
+    return decorator
+
+
 def register(app, api):
-    """Register every API blueprint, exempt from CSRF and guarded by the API key."""
+    """Register every API blueprint, exempt from CSRF (a Bearer key, not a cookie, acts)."""
     from . import blueprints
     for bp in blueprints.ALL:
         csrf.exempt(bp)
-        bp.before_request(authenticate)
         api.register_blueprint(bp)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]

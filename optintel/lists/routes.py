@@ -1,10 +1,165 @@
-from flask import render_template
-from flask_login import login_required
+"""List Management: the opt-out lists of a channel, their settings, contacts and Tracking tab."""
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
+from .. import catalog
+from ..access import admin_only, get_list_or_404, visible_lists_query
+from ..contact_changes import (ListNotWritable, Origin, add_contacts, origin_for,
+                               remove_contacts_by_md5)
+from ..extensions import db
+from ..models import Channel, Contact, ContactSource, Level, OptOutList, ProjectSettings, Role
+from ..normalize import InvalidContact, search_md5
+from ..pagination import keyset_page
+from ..rendering import is_htmx, render
+from ..tracking.panel import panel_context
+from ..validation import Invalid
 from . import bp
+from .forms import AddContactForm, ListForm
+
+CHANNEL = "<any(email, phone):channel>"
+LIST = CHANNEL + "/<int:list_id>"
 
 
-@bp.route("/<any(email, phone):channel>/")
+@bp.before_request
 @login_required
+def only_admins_and_list_owners():
+    """List Management is for Global Admins and List Owners."""
+    if current_user.role not in (Role.GLOBAL_ADMIN, Role.LIST_OWNER):
+        abort(403)
+
+
+@bp.route(f"/{CHANNEL}/")
 def index(channel):
-    return render_template("placeholder.html", title="lists")
+    """The opt-out lists of a channel that the user may open, newest first."""
+    query = visible_lists_query(current_user, channel).options(
+        selectinload(OptOutList.owner), selectinload(OptOutList.members))
+    page = keyset_page(db.session, query, OptOutList.id, request.args)
+    return render_template("lists/index.html", channel=Channel(channel), page=page)
+
+
+@bp.route(f"/{CHANNEL}/new", methods=["GET", "POST"])
+@admin_only
+def new(channel):
+    """Create an opt-out list."""
+    opt_out_list = OptOutList(channel=Channel(channel))
+    form = ListForm(opt_out_list, current_user)
+    if form.validate_on_submit() and _saved(form, opt_out_list):
+        flash(f"Opt-out list “{opt_out_list.name}” created.")
+        return redirect(url_for(".edit", channel=channel, list_id=opt_out_list.id))
+    return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
+                           opt_out_list=None)
+
+
+@bp.route(f"/{LIST}/edit", methods=["GET", "POST"])
+def edit(channel, list_id):
+    """The Settings tab of an opt-out list."""
+    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    form = ListForm(opt_out_list, current_user)
+    if form.validate_on_submit() and _saved(form, opt_out_list):
+        flash("Settings saved.")
+        return redirect(url_for(".edit", channel=channel, list_id=list_id))
+    return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
+                           opt_out_list=opt_out_list)
+
+
+def _saved(form, opt_out_list):
+    """Apply the form through the catalog and commit; on bad input the messages go beside fields."""
+    try:
+        catalog.apply_list(opt_out_list, **form.changes())
+    except Invalid as exc:
+        exc.show_on(form)
+        return False
+    db.session.add(opt_out_list)
+    db.session.commit()
+    return True
+
+
+@bp.route(f"/{LIST}/delete", methods=["POST"])
+@admin_only
+def delete(channel, list_id):
+    """Delete an opt-out list, unless it holds contacts or has history."""
+    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    reason = catalog.list_in_use(opt_out_list)
+    if reason:
+        flash(f"“{opt_out_list.name}” was not deleted. {reason}", "error")
+    else:
+        db.session.delete(opt_out_list)
+        db.session.commit()
+        flash(f"Opt-out list “{opt_out_list.name}” deleted.")
+    return redirect(url_for(".index", channel=channel))
+
+
+@bp.route(f"/{LIST}/tracking")
+def tracking(channel, list_id):
+    """The Tracking tab of an opt-out list: its rules."""
+    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    return render_template("lists/tracking.html", opt_out_list=opt_out_list,
+                           **panel_context(Level.of_list(opt_out_list.channel), opt_out_list))
+
+
+@bp.route(f"/{LIST}/contacts", methods=["GET", "POST"])
+def contacts(channel, list_id):
+    """The Contacts tab; POST adds one contact. htmx gets the contacts block only."""
+    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    form = AddContactForm(opt_out_list)
+    message = form.validate_on_submit() and _add_contact(opt_out_list, form)
+    if message and not is_htmx():
+        flash(message)
+        return redirect(url_for(".contacts", channel=channel, list_id=list_id))
+    if message:
+        form = AddContactForm(opt_out_list, formdata=None)
+    return _contacts_tab(opt_out_list, form, message)
+
+
+def _add_contact(opt_out_list, form):
+    """Add the form's contact: what happened, or None with the reason beside its field."""
+    try:
+        origin = origin_for(opt_out_list, ContactSource.MANUAL, form.mailer_id.data,
+                            form.campaign_id.data)
+        outcome = add_contacts(opt_out_list, [form.value.data], origin)
+    except Invalid as exc:
+        exc.show_on(form)
+        return None
+    except ListNotWritable as exc:
+        form.value.errors.append(str(exc))
+        return None
+    if outcome.invalid:
+        form.value.errors.append(outcome.invalid[0]["error"])
+        return None
+    return "Added to the list." if outcome.changed else "Already in the list."
+
+
+@bp.route(f"/{LIST}/contacts/delete", methods=["POST"])
+def delete_contact(channel, list_id):
+    """Delete one contact, named by its MD5 (all an MD5-only list keeps)."""
+    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    try:
+        outcome = remove_contacts_by_md5(opt_out_list, [request.form.get("md5", "")],
+                                         Origin(ContactSource.MANUAL))
+        message = "Deleted from the list." if outcome.changed else "Not in the list."
+    except ListNotWritable as exc:
+        message = str(exc)
+    if not is_htmx():
+        flash(message)
+        return redirect(url_for(".contacts", channel=channel, list_id=list_id))
+    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, formdata=None), message)
+
+
+def _contacts_tab(opt_out_list, form, message=None):
+    """The Contacts tab at the page and search of the query string, newest contacts first."""
+    search = request.args.get("q", "").strip()
+    query = (sa.select(Contact).where(Contact.list_id == opt_out_list.id)
+             .options(selectinload(Contact.mailer), selectinload(Contact.campaign)))
+    search_error = None
+    if search:
+        try:
+            region = ProjectSettings.get().default_phone_region
+            query = query.where(Contact.md5 == search_md5(opt_out_list.channel, search, region))
+        except InvalidContact as exc:
+            query, search_error = query.where(sa.false()), str(exc)
+    page = keyset_page(db.session, query, Contact.id, request.args,
+                       current_app.config["CONTACTS_PER_PAGE"])
+    return render("lists/contacts.html", block="contacts", opt_out_list=opt_out_list, form=form,
+                  message=message, search=search, search_error=search_error, page=page)

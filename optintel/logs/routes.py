@@ -7,4 +7,5 @@ from . import bp
 @bp.route("/")
 @login_required
 def index():
-    return render_template("placeholder.html", title="logs")
+    """System Management > Logs."""
+    return render_template("logs/index.html")

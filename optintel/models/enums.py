@@ -76,3 +76,56 @@ class Trigger(StrEnum):
     def label(self):
         return {"contact_added": "[Opt-Intel] Contact Added",
                 "contact_deleted": "[Opt-Intel] Contact Deleted"}[self.value]
+
+
+class Level(StrEnum):
+    """Where a tracking rule is configured, and so which events it can fire for."""
+
+    PROJECT = "project"
+    EMAIL_CAMPAIGN = "email_campaign"
+    SMS_CAMPAIGN = "sms_campaign"
+    EMAIL_LIST = "email_list"
+    PHONE_LIST = "phone_list"
+
+    @property
+    def label(self):
+        return {"project": "Project", "email_campaign": "Email Campaign",
+                "sms_campaign": "SMS Campaign", "email_list": "Email Opt-Out List",
+                "phone_list": "Phone Number Opt-Out List"}[self.value]
+
+    @property
+    def channel(self):
+        """The channel of the level's lists; None for Project (any channel)."""
+        return {"project": None, "email_campaign": Channel.EMAIL, "sms_campaign": Channel.PHONE,
+                "email_list": Channel.EMAIL, "phone_list": Channel.PHONE}[self.value]
+
+    @classmethod
+    def of_list(cls, channel):
+        return cls.EMAIL_LIST if channel == Channel.EMAIL else cls.PHONE_LIST
+
+    @classmethod
+    def of_campaign(cls, channel):
+        return cls.EMAIL_CAMPAIGN if channel == Channel.EMAIL else cls.SMS_CAMPAIGN
+
+    @property
+    def is_campaign(self):
+        return self in (Level.EMAIL_CAMPAIGN, Level.SMS_CAMPAIGN)
+
+    @property
+    def is_list(self):
+        return self in (Level.EMAIL_LIST, Level.PHONE_LIST)
+
+    @property
+    def trigger_settings(self):
+        """The Trigger Settings block of the level (SPEC §5)."""
+        if self == Level.PROJECT:
+            return ("contact_list_ids", "mailer_ids")
+        return ("mailer_ids",) if self.is_campaign else ()
+
+
+class ActionType(StrEnum):
+    PING_URL = "ping_url"
+    SMTP = "smtp"
+    ADD_TO_LIST = "add_to_list"
+    REMOVE_FROM_LIST = "remove_from_list"
+    SLACK = "slack"

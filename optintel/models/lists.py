@@ -59,7 +59,8 @@ class Contact(db.Model):
     """One email address or phone number in a Single list; value is NULL for MD5-only lists."""
 
     __tablename__ = "contacts"
-    __table_args__ = (sa.UniqueConstraint("list_id", "md5"),)
+    __table_args__ = (sa.UniqueConstraint("list_id", "md5"),
+                      sa.Index("ix_contacts_list_id_id", "list_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(sa.ForeignKey("opt_out_lists.id", ondelete="CASCADE"))

@@ -1,0 +1,163 @@
+"""What every action shares: validation helpers, secrets kept apart, masking."""
+from urllib.parse import urlsplit
+
+from wtforms import Form
+
+from ..rules import placeholders
+from ..validation import Collector
+
+MASK = "********"
+
+
+class RuleContext:
+    """What validation needs to know of the rule being saved: its level and scope object."""
+
+    def __init__(self, level, scope=None):
+        self.level, self.scope = level, scope
+
+    @property
+    def channel(self):
+        return self.level.channel
+
+    @property
+    def own_list_ids(self):
+        """The list ids a list-level rule watches: its list and, for a Grouped list, the members."""
+        if not self.level.is_list or self.scope is None:
+            return set()
+        return {self.scope.id, *(m.id for m in self.scope.members)}
+
+
+class Action:
+    """Base of every action type. Subclasses set key, label, Form and fields of their settings."""
+
+    key = None
+    label = ""
+    Form = Form
+    # Top-level settings whose values are secrets: stored encrypted, shown as MASK.
+    secrets = ()
+    # Settings whose text may hold {{placeholders}}.
+    templated = ()
+
+    def clean(self, raw, context):
+        """Validated settings from raw input (API JSON or form data); raises Invalid."""
+        errors = Collector()
+        settings = self.validate(dict(raw or {}), context, errors)
+        errors.raise_if_any()
+        return settings
+
+    def validate(self, raw, context, errors):
+        raise NotImplementedError
+
+    # Secrets -----------------------------------------------------------------------------
+
+    def split(self, settings):
+        """(public settings, secret settings) for storage."""
+        public = {k: v for k, v in settings.items() if k not in self.secrets}
+        secret = {k: settings[k] for k in self.secrets if settings.get(k)}
+        return public, secret
+
+    def merge(self, public, secret):
+        """The full settings from the stored parts."""
+        return {**public, **secret}
+
+    def mask(self, settings):
+        """The settings as shown back to people and the API: secrets replaced by MASK."""
+        return {k: (MASK if k in self.secrets and v else v) for k, v in settings.items()}
+
+    def unmask(self, raw, stored):
+        """Input where MASK stands for the stored secret: the stored value is kept."""
+        raw = dict(raw or {})
+        for key in self.secrets:
+            if raw.get(key) == MASK:
+                raw[key] = stored.get(key, "")
+        return raw
+
+    # Presentation ------------------------------------------------------------------------
+
+    def summary(self, settings):
+        """A one-line readable summary of masked settings for the rules table."""
+        raise NotImplementedError
+
+    def placeholders_used(self, settings):
+        """The placeholder names the settings use, in order."""
+        names = []
+        for key in self.templated:
+            value = settings.get(key)
+            for text in value if isinstance(value, list) else [value]:
+                names += [n for n in placeholders.used(text) if n not in names]
+        return names
+
+    def form_data(self, settings):
+        """Values to fill the action's form with (masked settings)."""
+        return dict(settings)
+
+    def from_form(self, form):
+        """Raw settings from a submitted form, in the API's shape."""
+        return {name: form[name].data for name in self.Form()._fields}
+
+
+# Validation helpers shared by the actions ------------------------------------------------
+
+def text(raw, key, errors, required=True, limit=10_000):
+    """A string setting, trimmed; required unless said otherwise."""
+    value = raw.get(key, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.add(key, "Must be text.")
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors.add(key, "This field is required.")
+    elif len(value) > limit:
+        errors.add(key, f"At most {limit} characters.")
+    return value
+
+
+def known_placeholders(value, key, errors):
+    """Refuse placeholders that are not in SPEC §6, naming them."""
+    for name in placeholders.unknown(value):
+        errors.add(key, f"Unknown placeholder {{{{{name}}}}}.")
+
+
+def templated_text(raw, key, errors, required=True, limit=10_000):
+    value = text(raw, key, errors, required, limit)
+    known_placeholders(value, key, errors)
+    return value
+
+
+def http_url(raw, key, errors, required=True):
+    """An http(s) URL, valid once its placeholders are replaced by sample values."""
+    value = templated_text(raw, key, errors, required, limit=2000)
+    if value and not placeholders.unknown(value):
+        rendered = placeholders.render(value, placeholders.SAMPLES, "url")
+        parts = urlsplit(rendered)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in rendered:
+            errors.add(key, "Enter an http:// or https:// URL.")
+        else:
+            try:
+                parts.port
+            except ValueError:
+                errors.add(key, "The port of the URL is not a number.")
+    return value
+
+
+def choice(raw, key, errors, choices, default=None):
+    value = raw.get(key) or default
+    if value not in choices:
+        errors.add(key, f"Choose one of: {', '.join(choices)}.")
+    return value
+
+
+def integer(raw, key, errors, low, high, default):
+    value = raw.get(key)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.add(key, "Must be a whole number.")
+        return default
+    if isinstance(value, float) and value != number or not low <= number <= high:
+        errors.add(key, f"Must be between {low} and {high}.")
+    return number

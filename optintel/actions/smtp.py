@@ -1,0 +1,100 @@
+"""SMTP email: a message through the project's default SMTP connection or a custom one."""
+from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.widgets import PasswordInput
+
+from ..models import ActionType, ProjectSettings
+from ..normalize import InvalidContact, normalize_email
+from ..rules import placeholders
+from .base import Action, choice, integer, templated_text, text
+
+SECURITY = ("none", "starttls", "tls")
+
+
+def split_addresses(value):
+    """Addresses from a list, or from text separated by commas or new lines."""
+    if isinstance(value, str):
+        value = value.replace(",", "\n").splitlines()
+    return [v.strip() for v in value or [] if isinstance(v, str) and v.strip()]
+
+
+class SmtpForm(Form):
+    connection = SelectField("SMTP Connection", choices=[("default", "Project default"),
+                                                         ("custom", "Custom")], default="default")
+    host = StringField("Host")
+    port = StringField("Port", default="587")
+    security = SelectField("Security", choices=[("starttls", "STARTTLS"), ("tls", "TLS"),
+                                                ("none", "None")], default="starttls")
+    username = StringField("Username")
+    password = PasswordField("Password", widget=PasswordInput(hide_value=False))
+    from_ = StringField("From", name="from")
+    to = TextAreaField("To", description="One address a line; {{email}} sends to the contact.")
+    subject = StringField("Subject")
+    body = TextAreaField("Body")
+
+
+class SmtpEmail(Action):
+    key = ActionType.SMTP
+    label = "SMTP email"
+    Form = SmtpForm
+    secrets = ("password",)
+    templated = ("to", "subject", "body")
+
+    def validate(self, raw, context, errors):
+        connection = choice(raw, "connection", errors, ("default", "custom"), default="default")
+        settings = {"connection": connection, "host": "", "port": None, "security": None,
+                    "username": "", "password": ""}
+        if connection == "custom":
+            settings.update(
+                host=text(raw, "host", errors, limit=255),
+                port=integer(raw, "port", errors, 1, 65535, 587),
+                security=choice(raw, "security", errors, SECURITY, default="starttls"),
+                username=text(raw, "username", errors, required=False, limit=255),
+                password=text(raw, "password", errors, required=False, limit=255))
+        elif connection == "default" and not ProjectSettings.get().smtp_host:
+            errors.add("connection", "Set the default SMTP connection in Project Settings > "
+                                     "Opt-Intel first, or choose a custom connection.")
+        settings["from"] = self._address(raw, "from", errors)
+        settings["to"] = self._recipients(raw.get("to"), errors)
+        settings["subject"] = templated_text(raw, "subject", errors, limit=998)
+        settings["body"] = templated_text(raw, "body", errors, limit=100_000)
+        return settings
+
+    @staticmethod
+    def _address(raw, key, errors):
+        value = text(raw, key, errors, limit=254)
+        if value:
+            try:
+                return normalize_email(value)
+            except InvalidContact as exc:
+                errors.add(key, str(exc))
+        return value
+
+    @staticmethod
+    def _recipients(value, errors):
+        recipients = split_addresses(value)
+        if not recipients:
+            errors.add("to", "Give at least one recipient.")
+        for recipient in recipients:
+            unknown = placeholders.unknown(recipient)
+            if unknown:
+                errors.add("to", f"Unknown placeholder {{{{{unknown[0]}}}}}.")
+                continue
+            try:
+                normalize_email(placeholders.render(recipient, placeholders.SAMPLES))
+            except InvalidContact as exc:
+                errors.add("to", f"{recipient}: {exc}")
+        return recipients
+
+    def summary(self, settings):
+        via = "default SMTP" if settings["connection"] == "default" else \
+            f"{settings['host']}:{settings['port']} ({settings['security']})"
+        return f"To {', '.join(settings['to'])} · from {settings['from']} · " \
+               f"“{settings['subject']}” · via {via}"
+
+    def form_data(self, settings):
+        return {**settings, "from_": settings.get("from"), "to": "\n".join(settings.get("to") or [])}
+
+    def from_form(self, form):
+        raw = super().from_form(form)
+        raw["from"] = raw.pop("from_")
+        return raw

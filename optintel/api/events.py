@@ -1,0 +1,37 @@
+"""Events: every contact added to or deleted from an opt-out list, oldest first, read by keyset."""
+from flask_login import current_user
+from flask_smorest import abort
+
+from .. import access
+from ..extensions import db
+from ..models import Event
+from . import blueprint, fails_with
+from .schemas import EventPageSchema, EventQuerySchema, EventSchema
+
+bp = blueprint("/events", "Contacts added to and deleted from opt-out lists, as "
+               "recorded; each caller sees the events of the lists and campaigns they may open.")
+
+
+@bp.route("", methods=["GET"])
+@fails_with(bp)
+@bp.arguments(EventQuerySchema, location="query")
+@bp.response(200, EventPageSchema)
+def index(args):
+    """Events after `after_id` in ascending id order; pass next_after_id to read on."""
+    query = access.visible_events_query(current_user).where(Event.id > args["after_id"])
+    if "list_id" in args:
+        query = query.where(Event.list_id == args["list_id"])
+    if "trigger" in args:
+        query = query.where(Event.trigger == args["trigger"])
+    rows = db.session.scalars(query.order_by(Event.id).limit(args["limit"] + 1)).all()
+    items = rows[:args["limit"]]
+    return {"items": items, "next_after_id": items[-1].id if len(rows) > len(items) else None}
+
+
+@bp.route("/<int:event_id>", methods=["GET"])
+@fails_with(bp, 404)
+@bp.response(200, EventSchema)
+def show(event_id):
+    """One event."""
+    query = access.visible_events_query(current_user).where(Event.id == event_id)
+    return db.session.scalar(query) or abort(404)

@@ -1,0 +1,136 @@
+"""Tracking rules: listed, created, changed and deleted by whoever manages their level and scope."""
+from flask_login import current_user
+from flask_smorest import abort
+from marshmallow import Schema, fields, validate
+
+from ..extensions import db
+from ..models import ActionType, Level, Status, TrackingRule, Trigger
+from ..rules.editing import may_manage, save_rule, scope_of, visible_rules_query
+from ..rules.presenting import rule_json, with_adjacent
+from . import blueprint, fails_with
+
+bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted, do an action.")
+
+ACTION_SETTINGS = (
+    "Depends on the action. ping_url: {method: GET|POST, url, headers: {name: value}, "
+    "content_type: json|form|text, body, timeout: 1-30 (default 10), signing_secret}. "
+    "smtp: {connection: default|custom, host, port, security: none|starttls|tls, username, "
+    "password, from, to: [..], subject, body}. add_to_list / remove_from_list: {list_id}. "
+    "slack: {webhook_url, text}. Text fields may use {{placeholders}}. Secrets (password, "
+    "signing_secret, credential headers, webhook_url) are answered as \"********\"; sending "
+    "\"********\" back keeps the stored value.")
+
+
+def _one_of(enum):
+    return validate.OneOf([m.value for m in enum])
+
+
+class TriggerSettingsSchema(Schema):
+    contact_list_ids = fields.List(fields.Integer(), metadata={
+        "description": "Project level only. Empty: any list."})
+    mailer_ids = fields.List(fields.Integer(), metadata={
+        "description": "Project and campaign levels. Empty: any mailer."})
+
+
+class RuleChangesSchema(Schema):
+    """The fields to change; the others keep their values."""
+
+    trigger = fields.String(validate=_one_of(Trigger))
+    action = fields.String(validate=_one_of(ActionType), metadata={
+        "description": "Changing the action needs its action_settings too."})
+    trigger_settings = fields.Nested(TriggerSettingsSchema)
+    action_settings = fields.Dict(metadata={"description": ACTION_SETTINGS})
+    status = fields.String(validate=_one_of(Status))
+
+
+class NewRuleSchema(RuleChangesSchema):
+    level = fields.String(required=True, validate=_one_of(Level))
+    scope_id = fields.Integer(allow_none=True, load_default=None, metadata={
+        "description": "The campaign or list id; null for the project level."})
+    trigger = fields.String(required=True, validate=_one_of(Trigger))
+    action = fields.String(required=True, validate=_one_of(ActionType))
+    trigger_settings = fields.Nested(TriggerSettingsSchema, load_default=dict)
+    action_settings = fields.Dict(required=True, metadata={"description": ACTION_SETTINGS})
+    status = fields.String(validate=_one_of(Status), load_default=Status.ACTIVE.value)
+
+
+class RuleSchema(NewRuleSchema):
+    id = fields.Integer()
+    author = fields.String(allow_none=True, metadata={"description": "Email of who created it."})
+    created_at = fields.String()
+    updated_at = fields.String()
+    adjacent_rule_ids = fields.List(fields.Integer(), metadata={
+        "description": "Other active rules that would fire on a same event."})
+
+
+class RuleFilterSchema(Schema):
+    level = fields.String(validate=_one_of(Level))
+    scope_id = fields.Integer()
+    trigger = fields.String(validate=_one_of(Trigger))
+    action = fields.String(validate=_one_of(ActionType))
+    status = fields.String(validate=_one_of(Status))
+
+
+def _visible_rule(rule_id):
+    rule = db.session.get(TrackingRule, rule_id)
+    if rule is None or not may_manage(current_user, rule.level, scope_of(rule.level, rule.scope_id)):
+        abort(404, message="No such tracking rule.")
+    return rule
+
+
+def _save(rule, data):
+    try:
+        save_rule(rule, data, current_user)
+    except PermissionError as exc:
+        abort(403, message=str(exc))
+    db.session.add(rule)
+    db.session.commit()
+    return rule_json(*with_adjacent([rule])[0])
+
+
+@bp.route("", methods=["GET"])
+@fails_with(bp, 422)
+@bp.arguments(RuleFilterSchema, location="query")
+@bp.response(200, RuleSchema(many=True))
+def index(filters):
+    """The rules you may manage, oldest first, filtered by level, scope, trigger, action, status."""
+    query = visible_rules_query(current_user)
+    for name, value in filters.items():
+        query = query.where(getattr(TrackingRule, name) == value)
+    rules = db.session.scalars(query.order_by(TrackingRule.id)).all()
+    return [rule_json(rule, adjacent) for rule, adjacent in with_adjacent(rules)]
+
+
+@bp.route("", methods=["POST"])
+@fails_with(bp, 400, 403, 422)
+@bp.arguments(NewRuleSchema)
+@bp.response(201, RuleSchema)
+def create(data):
+    """Create a rule at a level and scope you manage."""
+    return _save(TrackingRule(), data)
+
+
+@bp.route("/<int:rule_id>", methods=["GET"])
+@fails_with(bp, 404)
+@bp.response(200, RuleSchema)
+def show(rule_id):
+    """One rule."""
+    return rule_json(*with_adjacent([_visible_rule(rule_id)])[0])
+
+
+@bp.route("/<int:rule_id>", methods=["PATCH"])
+@fails_with(bp, 400, 404, 422)
+@bp.arguments(RuleChangesSchema)
+@bp.response(200, RuleSchema)
+def update(changes, rule_id):
+    """Change some fields of a rule; level and scope stay."""
+    return _save(_visible_rule(rule_id), changes)
+
+
+@bp.route("/<int:rule_id>", methods=["DELETE"])
+@fails_with(bp, 404)
+@bp.response(204)
+def delete(rule_id):
+    """Delete a rule."""
+    db.session.delete(_visible_rule(rule_id))
+    db.session.commit()

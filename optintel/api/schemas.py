@@ -1,0 +1,226 @@
+"""Request and response bodies of the API: types, required fields and choices only; the domain's
+rules (lengths, uniqueness, channels, members) live in optintel.catalog and are checked there."""
+from marshmallow import Schema, fields, validate
+
+from ..config import Config
+from ..models import Channel, ContactSource, ListKind, Status, Storage, Trigger
+
+
+class _Id(Schema):
+    id = fields.Integer()
+
+
+def _ids(attribute, description):
+    """Ids of related objects, written as a list of integers."""
+    return fields.Pluck(_Id, "id", many=True, attribute=attribute, dump_only=True,
+                        metadata={"description": description})
+
+
+def _status():
+    return fields.Enum(Status, by_value=True)
+
+
+# Mailers
+
+class MailerSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    company_name = fields.String()
+    nickname = fields.String()
+    email = fields.String()
+    web_address = fields.String()
+    notes = fields.String()
+    status = _status()
+    created_at = fields.DateTime(dump_only=True)
+
+
+class MailerChangesSchema(Schema):
+    """The fields to change; the others keep their values."""
+
+    company_name = fields.String()
+    nickname = fields.String(metadata={"description": "Unique among mailers."})
+    email = fields.String()
+    web_address = fields.String(metadata={"description": "http:// or https:// address."})
+    notes = fields.String()
+    status = _status()
+
+
+class NewMailerSchema(MailerChangesSchema):
+    company_name = fields.String(required=True)
+    nickname = fields.String(required=True, metadata={"description": "Unique among mailers."})
+    email = fields.String(required=True)
+    web_address = fields.String(load_default="")
+    notes = fields.String(load_default="")
+    status = fields.Enum(Status, by_value=True, load_default=Status.ACTIVE)
+
+
+# Opt-out lists
+
+class _ListSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String()
+    type = fields.Enum(ListKind, by_value=True, attribute="kind")
+    storage = fields.Enum(Storage, by_value=True, metadata={
+        "description": "plain_md5 keeps the value and its MD5; md5 keeps the MD5 only."})
+    members = _ids("members", "The Single lists of a Grouped list.")
+    status = _status()
+    owner_id = fields.Integer(allow_none=True)
+    contact_count = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class EmailListSchema(_ListSchema):
+    suppressed_domains = fields.List(fields.String(), attribute="domains")
+
+
+class PhoneListSchema(_ListSchema):
+    pass
+
+
+class _ListChanges(Schema):
+    name = fields.String()
+    status = _status()
+    type = fields.Enum(ListKind, by_value=True, metadata={"description": "Fixed at creation."})
+    storage = fields.Enum(Storage, by_value=True, metadata={"description": "Fixed at creation."})
+    owner_id = fields.Integer(allow_none=True, metadata={"description": "Global Admin only."})
+    members = fields.List(fields.Integer(), metadata={
+        "description": "Ids of Single lists of the same channel; Grouped lists only. "
+                       "Global Admin only."})
+
+
+class EmailListChangesSchema(_ListChanges):
+    """The fields to change; the others keep their values."""
+
+    suppressed_domains = fields.List(fields.String())
+
+
+class PhoneListChangesSchema(_ListChanges):
+    """The fields to change; the others keep their values."""
+
+
+class _NewList(Schema):
+    """What a new list needs beyond its changes: a name, and the defaults of the list form."""
+
+    name = fields.String(required=True)
+    type = fields.Enum(ListKind, by_value=True, load_default=ListKind.SINGLE,
+                       metadata={"description": "Fixed at creation."})
+    storage = fields.Enum(Storage, by_value=True, load_default=Storage.PLAIN_MD5, metadata={
+        "description": "plain_md5 keeps the value and its MD5; md5 keeps the MD5 only. "
+                       "Fixed at creation."})
+    status = fields.Enum(Status, by_value=True, load_default=Status.ACTIVE)
+
+
+class NewEmailListSchema(_NewList, EmailListChangesSchema):
+    pass
+
+
+class NewPhoneListSchema(_NewList, PhoneListChangesSchema):
+    pass
+
+
+# Campaigns
+
+class CampaignSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String()
+    status = _status()
+    manager_id = fields.Integer(allow_none=True)
+    mailer_ids = _ids("mailers", "The mailers that send the campaign.")
+    list_ids = _ids("opt_out_lists", "The opt-out lists, of the campaign's channel, it is "
+                                     "scrubbed against.")
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CampaignChangesSchema(Schema):
+    """The fields to change; the others keep their values."""
+
+    name = fields.String()
+    status = _status()
+    manager_id = fields.Integer(allow_none=True, metadata={"description": "Global Admin only."})
+    mailer_ids = fields.List(fields.Integer())
+    list_ids = fields.List(fields.Integer(), metadata={
+        "description": "Opt-out lists of the campaign's channel."})
+
+
+class NewCampaignSchema(CampaignChangesSchema):
+    name = fields.String(required=True)
+    status = fields.Enum(Status, by_value=True, load_default=Status.ACTIVE)
+    mailer_ids = fields.List(fields.Integer(), load_default=list)
+    list_ids = fields.List(fields.Integer(), load_default=list, metadata={
+        "description": "Opt-out lists of the campaign's channel."})
+
+
+# Contacts of a list
+
+def _batch(what):
+    return fields.List(fields.Raw(allow_none=True), required=True,
+                       validate=validate.Length(min=1, max=Config.OPTINTEL_MAX_BATCH),
+                       metadata={"description": f"1 to {Config.OPTINTEL_MAX_BATCH:,} {what}; "
+                                                f"each bad one is reported under invalid."})
+
+
+_ORIGIN = {
+    "mailer_id": fields.Integer(allow_none=True, load_default=None,
+                                metadata={"description": "The mailer the contacts came through."}),
+    "campaign_id": fields.Integer(allow_none=True, load_default=None, metadata={
+        "description": "The campaign, of the list's channel, they came through."}),
+}
+
+EmailsToAddSchema = Schema.from_dict({"emails": _batch("email addresses"), **_ORIGIN},
+                                     name="EmailsToAddSchema")
+EmailsToRemoveSchema = Schema.from_dict({"emails": _batch("email addresses")},
+                                        name="EmailsToRemoveSchema")
+PhonesToAddSchema = Schema.from_dict({"phones": _batch("phone numbers"), **_ORIGIN},
+                                     name="PhonesToAddSchema")
+PhonesToRemoveSchema = Schema.from_dict({"phones": _batch("phone numbers")},
+                                        name="PhonesToRemoveSchema")
+
+
+class InvalidValueSchema(Schema):
+    value = fields.Raw(metadata={"description": "The value as it was sent."})
+    error = fields.String()
+
+
+class AddedSchema(Schema):
+    added = fields.Integer(attribute="changed")
+    existing = fields.Integer(attribute="unchanged", metadata={
+        "description": "Values already in the list (or repeated in the request): nothing fired."})
+    invalid = fields.List(fields.Nested(InvalidValueSchema))
+
+
+class RemovedSchema(Schema):
+    removed = fields.Integer(attribute="changed")
+    missing = fields.Integer(attribute="unchanged", metadata={
+        "description": "Values not in the list (or repeated in the request): nothing fired."})
+    invalid = fields.List(fields.Nested(InvalidValueSchema))
+
+
+# Events
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    trigger = fields.Enum(Trigger, by_value=True)
+    channel = fields.Enum(Channel, by_value=True)
+    list_id = fields.Integer()
+    contact = fields.String(allow_none=True, metadata={
+        "description": "The email address or phone number; null for MD5-only lists."})
+    contact_md5 = fields.String()
+    source = fields.Enum(ContactSource, by_value=True)
+    mailer_id = fields.Integer(allow_none=True)
+    campaign_id = fields.Integer(allow_none=True)
+    caused_by_event_id = fields.Integer(allow_none=True, metadata={
+        "description": "The event whose tracking action made this change, if any."})
+    occurred_at = fields.DateTime(metadata={"description": "ISO 8601, UTC."})
+
+
+class EventQuerySchema(Schema):
+    list_id = fields.Integer()
+    trigger = fields.Enum(Trigger, by_value=True)
+    after_id = fields.Integer(load_default=0, metadata={
+        "description": "Events after this id; next_after_id of the previous page."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class EventPageSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema))
+    next_after_id = fields.Integer(allow_none=True, metadata={
+        "description": "after_id of the next page; null on the last page."})

@@ -1,0 +1,47 @@
+"""The campaign form. It only carries what was typed: catalog.apply_campaign checks every rule and
+its messages are shown beside these fields."""
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, StringField
+
+from ..extensions import db
+from ..models import Mailer, OptOutList, Role, Status, User
+
+
+class CampaignForm(FlaskForm):
+    """Settings of an email or SMS campaign; only Global Admins see the manager."""
+
+    name = StringField("Name")
+    status = SelectField("Status", choices=[(s.value, s.label) for s in Status],
+                         validate_choice=False)
+    manager_id = SelectField("Manager", validate_choice=False)
+    mailer_ids = SelectMultipleField("Mailers", validate_choice=False)
+    list_ids = SelectMultipleField("Opt-out lists", validate_choice=False,
+                                   description="The lists this campaign is scrubbed against.")
+
+    def __init__(self, campaign, user, **kwargs):
+        super().__init__(data={
+            "name": campaign.name,
+            "status": (campaign.status or Status.ACTIVE).value,
+            "manager_id": str(campaign.manager_id or ""),
+            "mailer_ids": [str(m.id) for m in campaign.mailers],
+            "list_ids": [str(lst.id) for lst in campaign.opt_out_lists],
+        }, **kwargs)
+        if user.is_admin:
+            self.manager_id.choices = [("", "— nobody —")] + [
+                (str(u.id), f"{u.display_name} ({u.role.label})") for u in db.session.scalars(
+                    sa.select(User).where(User.role.in_((Role.CAMPAIGN_MANAGER, Role.GLOBAL_ADMIN)))
+                    .order_by(User.email))]
+        else:
+            del self.manager_id
+        self.mailer_ids.choices = [
+            (str(m.id), f"{m.nickname} ({m.company_name})")
+            for m in db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
+        self.list_ids.choices = [
+            (str(lst.id), lst.name) for lst in db.session.scalars(
+                sa.select(OptOutList).where(OptOutList.channel == campaign.channel)
+                .order_by(OptOutList.name))]
+
+    def changes(self):
+        """The catalog.apply_campaign arguments of the fields shown."""
+        return {name: value for name, value in self.data.items() if name != "csrf_token"}

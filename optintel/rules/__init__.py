@@ -1,0 +1,1 @@
+"""Tracking rules: validation, storage of their settings and secrets, matching. No views here."""

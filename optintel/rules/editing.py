@@ -1,0 +1,148 @@
+"""Creating and changing tracking rules with every check of SPEC §5–§6, for the pop-up and the
+API alike. Secrets are kept encrypted apart from the other settings."""
+import json
+
+import sqlalchemy as sa
+
+from .. import actions, secrets
+from ..access import can_open_campaign, can_open_list
+from ..actions.base import RuleContext
+from ..extensions import db
+from ..models import (ActionType, Campaign, Level, Mailer, OptOutList, Role, Status, TrackingRule,
+                      Trigger)
+from ..validation import Collector, Invalid
+
+TRIGGER_SETTINGS = {"contact_list_ids": OptOutList, "mailer_ids": Mailer}
+
+
+def scope_of(level, scope_id):
+    """The campaign or list a rule of the level is configured on; None for Project or unknown."""
+    if level == Level.PROJECT:
+        return None
+    model = Campaign if level.is_campaign else OptOutList
+    scope = db.session.get(model, scope_id) if isinstance(scope_id, int) else None
+    return scope if scope is not None and scope.channel == level.channel else None
+
+
+def may_manage(user, level, scope):
+    """Whether the user may see and change rules of this level and scope (SPEC §2)."""
+    if level == Level.PROJECT:
+        return user.is_admin
+    if scope is None:
+        return False
+    return can_open_campaign(user, scope) if level.is_campaign else can_open_list(user, scope)
+
+
+def visible_rules_query(user):
+    """SELECT of the rules the user may see: all for admins, their campaigns' or lists' rules."""
+    query = sa.select(TrackingRule)
+    if user.role == Role.GLOBAL_ADMIN:
+        return query
+    if user.role == Role.CAMPAIGN_MANAGER:
+        owned = sa.select(Campaign.id).where(Campaign.manager_id == user.id)
+        levels = (Level.EMAIL_CAMPAIGN, Level.SMS_CAMPAIGN)
+    else:
+        owned = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
+        levels = (Level.EMAIL_LIST, Level.PHONE_LIST)
+    return query.where(TrackingRule.level.in_(levels), TrackingRule.scope_id.in_(owned))
+
+
+def stored_settings(rule):
+    """The full action settings of a rule, secrets decrypted."""
+    secret = json.loads(secrets.decrypt(rule.secret_settings) or "{}")
+    return actions.get(rule.action).merge(rule.action_settings or {}, secret)
+
+
+def masked_settings(rule):
+    """The action settings as people and the API see them: secrets masked."""
+    return actions.get(rule.action).mask(stored_settings(rule))
+
+
+def _enum(errors, field, enum, value):
+    try:
+        return enum(value)
+    except ValueError:
+        errors.add(field, f"Choose one of: {', '.join(m.value for m in enum)}.")
+
+
+def _trigger_settings(errors, level, raw):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.add("trigger_settings", "Give the trigger settings as an object.")
+        return {}
+    cleaned = {}
+    for key, value in raw.items():
+        field = f"trigger_settings.{key}"
+        if key not in TRIGGER_SETTINGS:
+            errors.add(field, "Not a trigger setting.")
+            continue
+        ids = value or []
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                for i in ids):
+            errors.add(field, "Give a list of ids.")
+            continue
+        if ids and key not in level.trigger_settings:
+            errors.add(field, f"The {level.label} level has no such trigger setting.")
+            continue
+        model = TRIGGER_SETTINGS[key]
+        found = set(db.session.scalars(sa.select(model.id).where(model.id.in_(ids)))) if ids else set()
+        missing = sorted(set(ids) - found)
+        if missing:
+            errors.add(field, f"No such {'list' if key == 'contact_list_ids' else 'mailer'}: "
+                              f"{', '.join(map(str, missing))}.")
+        cleaned[key] = sorted(set(ids))
+    return {key: cleaned.get(key, []) for key in level.trigger_settings}
+
+
+def save_rule(rule, data, user):
+    """Validate `data` (the API's rule shape; absent keys keep the rule's values) and apply it.
+
+    Raises Invalid with fields named as in the API (e.g. "action_settings.url"). The caller
+    commits."""
+    errors = Collector()
+    is_new = rule.id is None
+    level = _enum(errors, "level", Level, data.get("level", rule.level))
+    scope_id = data.get("scope_id", rule.scope_id)
+    if not is_new and (level != rule.level or scope_id != rule.scope_id):
+        errors.add("level", "A rule stays at its level and scope; create a new rule instead.")
+    scope = None
+    if level is not None:
+        scope = scope_of(level, scope_id)
+        if level == Level.PROJECT and scope_id is not None:
+            errors.add("scope_id", "Project rules have no scope; leave scope_id null.")
+        elif level == Level.PROJECT and not user.is_admin:
+            raise PermissionError("Only Global Admins manage Project rules.")
+        elif level != Level.PROJECT and not may_manage(user, level, scope):
+            # Someone else's campaign or list reads as missing: existence must not leak.
+            errors.add("scope_id", f"No {level.label.lower()} with this id.")
+    trigger = _enum(errors, "trigger", Trigger, data.get("trigger", rule.trigger))
+    action_key = _enum(errors, "action", ActionType, data.get("action", rule.action))
+    status = _enum(errors, "status", Status, data.get("status", rule.status or Status.ACTIVE))
+    errors.raise_if_any()
+
+    trigger_settings = _trigger_settings(errors, level, data.get("trigger_settings",
+                                                                 rule.trigger_settings))
+    action = actions.get(action_key)
+    same_action = not is_new and action_key == rule.action
+    stored = stored_settings(rule) if same_action else {}
+    raw = data.get("action_settings", stored if same_action else None)
+    if raw is None or not isinstance(raw, dict):
+        errors.add("action_settings", "Give the action settings as an object.")
+        errors.raise_if_any()
+    try:
+        settings = action.clean(action.unmask(raw, stored), RuleContext(level, scope))
+    except Invalid as exc:
+        for key, messages in exc.fields.items():
+            for message in messages:
+                errors.add(f"action_settings.{key}", message)
+    errors.raise_if_any()
+
+    public, secret = action.split(settings)
+    rule.level, rule.scope_id, rule.trigger, rule.action = level, scope_id, trigger, action_key
+    rule.trigger_settings, rule.action_settings, rule.status = trigger_settings, public, status
+    rule.secret_settings = secrets.encrypt(json.dumps(secret)) if secret else ""
+    if is_new:
+        rule.author = user
+    rule.updated_by = user
+    return rule

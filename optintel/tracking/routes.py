@@ -1,0 +1,143 @@
+import json
+
+from flask import abort, request
+from flask_login import current_user, login_required
+
+from .. import actions
+from ..extensions import db
+from ..models import Level, Status, TrackingRule
+from ..rendering import render
+from ..rules.editing import masked_settings, may_manage, save_rule, scope_of
+from ..validation import Invalid
+from . import bp
+from .panel import panel_context
+from .forms import StepOneForm, form_to_rule_data, show_errors, step_two_form
+
+RULES = "/<any(project, email_campaign, sms_campaign, email_list, phone_list):level>/<int:scope_id>/rules"
+
+
+def _scope(level, scope_id):
+    """(Level, scope) of the URL if the user may manage its rules; 403/404 otherwise."""
+    level = Level(level)
+    scope = scope_of(level, scope_id)
+    if level != Level.PROJECT and scope is None:
+        abort(404)
+    if not may_manage(current_user, level, scope):
+        abort(403 if level == Level.PROJECT else 404)
+    return level, scope
+
+
+def _rule(level, scope, rule_id):
+    rule = db.session.get(TrackingRule, rule_id)
+    if rule is None or rule.level != level or rule.scope_id != (scope.id if scope else None):
+        abort(404)
+    return rule
+
+
+def _panel(level, scope, adjacent_to=None):
+    return render("tracking/_panel.html", **panel_context(level, scope, adjacent_to))
+
+
+def _closed_dialog():
+    """Empty the dialog and tell the page that rules changed."""
+    return "", 200, {"HX-Trigger": json.dumps({"rulesChanged": None, "closeModal": None})}
+
+
+@bp.route(RULES)
+@login_required
+def panel(level, scope_id):
+    level, scope = _scope(level, scope_id)
+    return _panel(level, scope, request.args.get("adjacent_to", type=int))
+
+
+@bp.route(RULES + "/new")
+@login_required
+def new_rule(level, scope_id):
+    level, scope = _scope(level, scope_id)
+    return render("tracking/_step_one.html", form=StepOneForm(), level=level, scope_id=scope_id,
+                  carried={})
+
+
+@bp.route(RULES + "/new/back", methods=["POST"])
+@login_required
+def new_rule_back(level, scope_id):
+    """Back to step 1, carrying what was typed in step 2 for the next Next."""
+    level, scope = _scope(level, scope_id)
+    carried = {k: request.form.getlist(k) for k in request.form
+               if k not in ("csrf_token", "trigger", "action")}
+    return render("tracking/_step_one.html", form=StepOneForm(), level=level, scope_id=scope_id,
+                  carried=carried)
+
+
+@bp.route(RULES + "/new/next", methods=["POST"])
+@login_required
+def new_rule_next(level, scope_id):
+    level, scope = _scope(level, scope_id)
+    step_one = StepOneForm()
+    if not step_one.validate():
+        return render("tracking/_step_one.html", form=step_one, level=level, scope_id=scope_id,
+                      carried={})
+    form = step_two_form(level, step_one.action.data, scope)
+    return render("tracking/_step_two.html", form=form, level=level, scope_id=scope_id, rule=None)
+
+
+@bp.route(RULES, methods=["POST"])
+@login_required
+def create_rule(level, scope_id):
+    level, scope = _scope(level, scope_id)
+    return _save(TrackingRule(), level, scope, {"level": level, "scope_id": scope and scope.id})
+
+
+@bp.route(RULES + "/<int:rule_id>/edit")
+@login_required
+def edit_rule(level, scope_id, rule_id):
+    level, scope = _scope(level, scope_id)
+    rule = _rule(level, scope, rule_id)
+    data = {**actions.get(rule.action).form_data(masked_settings(rule)), **rule.trigger_settings,
+            "trigger": rule.trigger.value, "action": rule.action.value}
+    form = step_two_form(level, rule.action, scope, data=data)
+    return render("tracking/_step_two.html", form=form, level=level, scope_id=scope_id, rule=rule)
+
+
+@bp.route(RULES + "/<int:rule_id>", methods=["POST"])
+@login_required
+def update_rule(level, scope_id, rule_id):
+    level, scope = _scope(level, scope_id)
+    return _save(_rule(level, scope, rule_id), level, scope, {})
+
+
+def _save(rule, level, scope, extra):
+    """Step 2's Save: the rule is saved and the dialog closes, or the dialog shows the errors."""
+    form = step_two_form(level, request.form.get("action") or rule.action, scope)
+    if form.validate():
+        try:
+            save_rule(rule, {**form_to_rule_data(form, level), **extra}, current_user)
+        except Invalid as exc:
+            show_errors(form, exc.fields)
+        else:
+            db.session.add(rule)
+            db.session.commit()
+            return _closed_dialog()
+    db.session.rollback()
+    return render("tracking/_step_two.html", form=form, level=level,
+                  scope_id=scope.id if scope else 0, rule=rule if rule.id else None)
+
+
+@bp.route(RULES + "/<int:rule_id>/toggle", methods=["POST"])
+@login_required
+def toggle_rule(level, scope_id, rule_id):
+    level, scope = _scope(level, scope_id)
+    rule = _rule(level, scope, rule_id)
+    rule.status = Status.DISABLED if rule.is_active else Status.ACTIVE
+    rule.updated_by = current_user
+    db.session.commit()
+    return _panel(level, scope)
+
+
+@bp.route(RULES + "/<int:rule_id>/delete", methods=["POST"])
+@login_required
+def delete_rule(level, scope_id, rule_id):
+    level, scope = _scope(level, scope_id)
+    db.session.delete(_rule(level, scope, rule_id))
+    db.session.commit()
+    return _panel(level, scope)
