@@ -33,6 +33,16 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
     OPTINTEL_ALLOW_PRIVATE_TARGETS = _bool("OPTINTEL_ALLOW_PRIVATE_TARGETS")
     OPTINTEL_MAX_BATCH = 10_000
+    # Deliveries executed by one job, and HTTP/SMTP attempts in flight at once in a worker.
+    OPTINTEL_DELIVERY_BATCH = int(os.environ.get("OPTINTEL_DELIVERY_BATCH", "200"))
+    OPTINTEL_CONCURRENCY = int(os.environ.get("OPTINTEL_CONCURRENCY", "32"))
+    # Add/Remove actions feeding each other stop at this depth.
+    OPTINTEL_MAX_CHAIN_DEPTH = int(os.environ.get("OPTINTEL_MAX_CHAIN_DEPTH", "3"))
+    # How often a worker reconciles the database with Redis, and how long work may look lost
+    # (no job seen) or be held by a worker before it is handed out again.
+    OPTINTEL_RECONCILE_SECONDS = float(os.environ.get("OPTINTEL_RECONCILE_SECONDS", "2"))
+    OPTINTEL_REQUEUE_AFTER_SECONDS = float(os.environ.get("OPTINTEL_REQUEUE_AFTER_SECONDS", "60"))
+    OPTINTEL_LEASE_SECONDS = float(os.environ.get("OPTINTEL_LEASE_SECONDS", "300"))
     CONTACTS_PER_PAGE = 50
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -3,13 +3,13 @@ same transaction and handed to the workers after the commit."""
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .events.outbox import enqueue_dispatch
 from .extensions import db
 from .models import Campaign, Contact, Event, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
 from .normalize import MD5_RE, InvalidContact, md5_of, normalize
+from .sql import insert_ignoring_duplicates
 from .validation import Collector
 
 # Rows per statement: well under SQLite's bound-parameter limit.
@@ -82,12 +82,6 @@ def _normalized(opt_out_list, raw_values, outcome):
     return wanted
 
 
-def _insert(table):
-    """An INSERT that can skip rows already present, in the session's SQL dialect."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _chunks(items):
     items = list(items)
     for start in range(0, len(items), CHUNK):
@@ -122,14 +116,26 @@ def _finish(opt_out_list, delta, outcome):
 def add_contacts(opt_out_list, raw_values, origin):
     """Add the values to a Single list; a value already there adds nothing and fires nothing."""
     outcome = Outcome()
-    wanted = _normalized(opt_out_list, raw_values, outcome)
+    return _add(opt_out_list, _normalized(opt_out_list, raw_values, outcome), origin, outcome)
+
+
+def add_contacts_by_md5(opt_out_list, md5s, origin):
+    """Add contacts known only by their MD5 to an MD5-only list."""
+    if opt_out_list.keeps_plain:
+        raise ListNotWritable("This list keeps plain values; an MD5 alone cannot be added to it.")
+    outcome = Outcome()
+    return _add(opt_out_list, _md5s(opt_out_list, md5s, outcome), origin, outcome)
+
+
+def _add(opt_out_list, wanted, origin, outcome):
+    """Insert the contacts of `wanted` ({md5: value}) not yet in the list, one event per row."""
     table, now = Contact.__table__, utcnow()
     keep_plain = opt_out_list.keeps_plain
     for digests in _chunks(wanted):
         rows = [{"list_id": opt_out_list.id, "md5": d, "value": wanted[d] if keep_plain else None,
                  "source": origin.source, "mailer_id": origin.mailer_id,
                  "campaign_id": origin.campaign_id, "created_at": now} for d in digests]
-        stmt = (_insert(table).values(rows).on_conflict_do_nothing()
+        stmt = (insert_ignoring_duplicates(table).values(rows)
                 .returning(table.c.md5, table.c.value, table.c.mailer_id, table.c.campaign_id))
         inserted = [row._asdict() for row in db.session.execute(stmt)]
         outcome.changed += len(inserted)

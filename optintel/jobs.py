@@ -1,6 +1,10 @@
 """RQ entry points. They take ids, run in one app per worker process, and finish their bookkeeping."""
 from functools import wraps
 
+from .deliveries.executor import execute
+from .deliveries.reconciler import reconcile as reconcile_now
+from .events.dispatch import dispatch
+
 _app = None
 
 
@@ -13,6 +17,12 @@ def worker_app():
     return _app
 
 
+def use_app(app):
+    """Make `app` the app of this worker process (the one `flask worker` already built)."""
+    global _app
+    _app = app
+
+
 def in_app_context(func):
     @wraps(func)
     def wrapper(*args, **kwargs):
@@ -23,12 +33,17 @@ def in_app_context(func):
 
 @in_app_context
 def dispatch_events(event_ids):
-    """Dispatch a batch of committed events."""
-    from .events.dispatch import dispatch
-    return dispatch(event_ids)
+    """Create and hand out the deliveries of a batch of committed events."""
+    return len(dispatch(event_ids))
 
 
-def use_app(app):
-    """Make `app` the app of this worker process (the one `flask worker` already built)."""
-    global _app
-    _app = app
+@in_app_context
+def execute_deliveries(delivery_ids):
+    """Attempt a batch of deliveries."""
+    return execute(delivery_ids)
+
+
+@in_app_context
+def reconcile():
+    """Hand out again what Redis lost, and the retries that fell due."""
+    return reconcile_now()

@@ -4,7 +4,9 @@ from redis import Redis
 from rq import Queue
 
 EVENTS_QUEUE = "events"
-QUEUES = (EVENTS_QUEUE,)
+DELIVERIES_QUEUE = "deliveries"
+# A worker takes events first: dispatching is quick and creates the deliveries' work.
+QUEUES = (EVENTS_QUEUE, DELIVERIES_QUEUE)
 
 
 def redis_connection(app=None):

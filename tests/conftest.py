@@ -323,19 +323,28 @@ def make_campaign(app):
 
 
 class Workers:
-    """Real `flask worker` processes against the test database and Redis."""
+    """Real `flask worker` processes against the test database and Redis; their output goes to
+    a log file that a failing test prints."""
 
-    def __init__(self, database_url, redis_url):
+    def __init__(self, database_url, redis_url, log_dir, **settings):
         self.env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
-                        FLASK_APP="app.py", OPTINTEL_ALLOW_PRIVATE_TARGETS="1")
-        self.procs = []
+                        FLASK_APP="app.py", OPTINTEL_ALLOW_PRIVATE_TARGETS="1",
+                        SECRET_KEY=TestConfig.SECRET_KEY,
+                        OPTINTEL_RECONCILE_SECONDS="0.5", OPTINTEL_REQUEUE_AFTER_SECONDS="3",
+                        OPTINTEL_LEASE_SECONDS="5",
+                        **{k: str(v) for k, v in settings.items()})
+        self.log_dir, self.procs = log_dir, []
 
     def start(self, count=1):
         for _ in range(count):
+            log = open(self.log_dir / f"worker-{len(self.procs)}.log", "ab")
             self.procs.append(subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT,
-                                               env=self.env, stdout=subprocess.DEVNULL,
-                                               stderr=subprocess.DEVNULL))
+                                               env=self.env, stdout=log, stderr=log))
+            log.close()
         return self
+
+    def logs(self):
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
     def stop(self):
         for proc in self.procs:
@@ -349,7 +358,8 @@ class Workers:
 
 
 @pytest.fixture
-def workers(app, database_url, redis_server):
-    pool = Workers(database_url, redis_server.url)
+def workers(app, database_url, redis_server, tmp_path):
+    pool = Workers(database_url, redis_server.url, tmp_path)
     yield pool
     pool.stop()
+    print("---- worker logs (pytest shows them for a failed test) ----\n" + pool.logs())

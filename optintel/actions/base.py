@@ -1,4 +1,6 @@
-"""What every action shares: validation helpers, secrets kept apart, masking."""
+"""What every action shares: validation helpers, secrets kept apart, masking, and the shape of
+one execution (Work in, Outcome out)."""
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from wtforms import Form
@@ -7,6 +9,34 @@ from ..rules import placeholders
 from ..validation import Collector
 
 MASK = "********"
+
+
+@dataclass
+class Work:
+    """One attempt of a delivery, as an action executes it."""
+
+    delivery_id: int
+    rule_id: int
+    settings: dict  # complete, secrets decrypted
+    values: dict  # placeholder values of the event
+    event: dict  # the event's columns
+    policy: object = None  # http.TargetPolicy for actions that reach a URL
+
+
+@dataclass
+class Outcome:
+    """What an attempt did. `permanent`: retrying cannot help (refused target, chain limit)."""
+
+    succeeded: bool
+    request: dict = field(default_factory=dict)
+    response_status: int | None = None
+    response_headers: dict = field(default_factory=dict)
+    response_body: str = ""
+    error: str = ""
+    retry_after: float | None = None
+    permanent: bool = False
+    skipped: bool = False
+    duration_ms: int = 0
 
 
 class RuleContext:
@@ -37,6 +67,8 @@ class Action:
     secrets = ()
     # Settings whose text may hold {{placeholders}}.
     templated = ()
+    # Whether execute may run in a thread of the job's pool (no database work in it).
+    in_pool = True
 
     def clean(self, raw, context):
         """Validated settings from raw input (API JSON or form data); raises Invalid."""
@@ -46,6 +78,16 @@ class Action:
         return settings
 
     def validate(self, raw, context, errors):
+        raise NotImplementedError
+
+    # Execution ---------------------------------------------------------------------------
+
+    def prepare(self, settings):
+        """Settings completed with what execution needs from the database (in the job's thread)."""
+        return settings
+
+    def execute(self, work):
+        """Run one attempt; returns an Outcome and never raises for a failed attempt."""
         raise NotImplementedError
 
     # Secrets -----------------------------------------------------------------------------

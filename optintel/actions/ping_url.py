@@ -1,6 +1,8 @@
 """Ping URL: an HTTP GET or POST to a URL, optionally signed as Standard Webhooks says."""
 import json
 import re
+from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from standardwebhooks import Webhook
 from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
@@ -8,8 +10,9 @@ from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
 from ..rules import placeholders
-from .base import (MASK, Action, choice, http_url, integer, known_placeholders, templated_text,
-                   text)
+from . import http
+from .base import (MASK, Action, Outcome, choice, http_url, integer, known_placeholders,
+                   templated_text, text)
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie|signature",
@@ -155,3 +158,46 @@ class PingUrl(Action):
         data = dict(settings)
         data["headers"] = "\n".join(f"{k}: {v}" for k, v in (settings.get("headers") or {}).items())
         return data
+
+    def execute(self, work):
+        settings, values = work.settings, work.values
+        url = placeholders.render(settings["url"], values, "url")
+        headers = {name: " ".join(placeholders.render(value, values).splitlines())
+                   for name, value in settings["headers"].items()}
+        body = ""
+        if settings["method"] == "POST":
+            body = render_body(settings["content_type"], settings["body"], values)
+            headers.setdefault("Content-Type", CONTENT_TYPES[settings["content_type"]])
+        if settings.get("signing_secret"):
+            headers.update(signature_headers(settings["signing_secret"], work.delivery_id, body))
+        result = http.send(settings["method"], url, headers, body, settings["timeout"], work.policy)
+        request = {"method": settings["method"], "url": url,
+                   "headers": {k: (MASK if is_secret_header(k) else v) for k, v in headers.items()},
+                   "body": body[:http.BODY_EXCERPT]}
+        return http_outcome(result, request)
+
+
+def render_body(content_type, template, values):
+    """The POST body: the template with values escaped for the content type; without a
+    template, every placeholder value in that content type."""
+    if content_type == "json":
+        return placeholders.render(template, values, "json") if template else json.dumps(values)
+    if content_type == "form":
+        return placeholders.render(template, values, "url") if template else urlencode(values)
+    return placeholders.render(template, values)
+
+
+def signature_headers(secret, delivery_id, body):
+    """Standard Webhooks headers; the id is the delivery's, the same on every retry."""
+    msg_id, now = str(delivery_id), datetime.now(timezone.utc)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(msg_id, now, body)}
+
+
+def http_outcome(result, request):
+    """An Outcome from an HTTP result: a 2xx answer is success."""
+    return Outcome(succeeded=result.status is not None and 200 <= result.status < 300,
+                   request=request, response_status=result.status,
+                   response_headers=result.headers, response_body=result.body,
+                   error=result.error, retry_after=result.retry_after,
+                   permanent=result.refused)

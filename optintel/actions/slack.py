@@ -1,9 +1,15 @@
 """Slack message: a POST of {"text": ...} to an incoming-webhook URL."""
+import json
+from urllib.parse import urlsplit
+
 from wtforms import Form, PasswordField, TextAreaField
 from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
-from .base import Action, http_url, templated_text
+from ..rules import placeholders
+from . import http
+from .base import MASK, Action, http_url, templated_text
+from .ping_url import http_outcome
 
 
 class SlackForm(Form):
@@ -25,3 +31,12 @@ class SlackMessage(Action):
 
     def summary(self, settings):
         return f"Slack webhook {settings['webhook_url']} · “{settings['text']}”"
+
+    def execute(self, work):
+        body = json.dumps({"text": placeholders.render(work.settings["text"], work.values)})
+        url = work.settings["webhook_url"]
+        result = http.send("POST", url, {"Content-Type": "application/json"}, body, 10,
+                           work.policy)
+        # The webhook URL is the credential: the log shows its host only.
+        shown = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/{MASK}"
+        return http_outcome(result, {"method": "POST", "url": shown, "body": body})

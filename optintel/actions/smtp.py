@@ -1,11 +1,16 @@
 """SMTP email: a message through the project's default SMTP connection or a custom one."""
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.widgets import PasswordInput
 
+from .. import secrets
 from ..models import ActionType, ProjectSettings
 from ..normalize import InvalidContact, normalize_email
 from ..rules import placeholders
-from .base import Action, choice, integer, templated_text, text
+from .base import MASK, Action, Outcome, choice, integer, templated_text, text
 
 SECURITY = ("none", "starttls", "tls")
 
@@ -98,3 +103,57 @@ class SmtpEmail(Action):
         raw = super().from_form(form)
         raw["from"] = raw.pop("from_")
         return raw
+
+    def prepare(self, settings):
+        if settings["connection"] != "default":
+            return settings
+        default = ProjectSettings.get()
+        return {**settings, "host": default.smtp_host, "port": default.smtp_port,
+                "security": default.smtp_security, "username": default.smtp_username,
+                "password": secrets.decrypt(default.smtp_password_encrypted)}
+
+    def execute(self, work):
+        settings, values = work.settings, work.values
+        recipients = [r for r in (placeholders.render(t, values).strip() for t in settings["to"]) if r]
+        message = EmailMessage()
+        message["From"], message["To"] = settings["from"], ", ".join(recipients)
+        message["Subject"] = " ".join(placeholders.render(settings["subject"], values).splitlines())
+        message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid()
+        message.set_content(placeholders.render(settings["body"], values))
+        request = {"host": settings["host"], "port": settings["port"],
+                   "security": settings["security"], "username": settings["username"],
+                   "password": MASK if settings["password"] else "", "from": settings["from"],
+                   "to": recipients, "subject": message["Subject"],
+                   "body": message.get_content()[:4096]}
+        if not recipients:
+            return Outcome(False, request, permanent=True,
+                           error="No recipient once placeholders are filled in.")
+        try:
+            reply = send_message(settings, message, recipients)
+        except smtplib.SMTPResponseException as exc:
+            return Outcome(False, request, response_status=exc.smtp_code,
+                           response_body=exc.smtp_error.decode(errors="replace"), error=str(exc))
+        except (smtplib.SMTPException, OSError) as exc:
+            return Outcome(False, request, error=f"{type(exc).__name__}: {exc}")
+        return Outcome(True, request, response_status=250, response_body=reply)
+
+
+def send_message(settings, message, recipients):
+    """Send through the connection of the settings; a line about who accepted it. Raises when
+    the connection, the login or the message is refused."""
+    security, timeout = settings["security"], 30
+    if security == "tls":
+        client = smtplib.SMTP_SSL(settings["host"], settings["port"], timeout=timeout,
+                                  context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(settings["host"], settings["port"], timeout=timeout)
+    with client:
+        if security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if settings["username"]:
+            client.login(settings["username"], settings["password"])
+        refused = client.send_message(message, settings["from"], recipients)
+    refused_text = "; ".join(f"refused {r}: {c} {m.decode(errors='replace')}"
+                             for r, (c, m) in refused.items())
+    accepted = f"Accepted for {len(recipients) - len(refused)} of {len(recipients)} recipient(s)."
+    return " ".join(filter(None, [accepted, refused_text]))

@@ -1,9 +1,12 @@
-"""What Add to and Remove from opt-out list share: the target list and its checks."""
+"""What Add to and Remove from opt-out list share: the target list, its checks, and changing it
+as any other change does, so that its own rules fire in turn."""
+from flask import current_app
 from wtforms import Form, SelectField
 
+from ..contact_changes import ListNotWritable, Origin
 from ..extensions import db
-from ..models import OptOutList
-from .base import Action
+from ..models import ContactSource, OptOutList
+from .base import Action, Outcome
 
 
 class TargetListForm(Form):
@@ -15,6 +18,35 @@ class TargetListAction(Action):
 
     Form = TargetListForm
     verb = ""
+    in_pool = False  # it changes the database, in the job's own session
+
+    def change(self, target, event, origin):
+        """Apply the change to the target list; returns contact_changes' outcome."""
+        raise NotImplementedError
+
+    def execute(self, work):
+        event, list_id = work.event, work.settings["list_id"]
+        request = {"list_id": list_id, "contact_md5": event["contact_md5"]}
+        limit = current_app.config["OPTINTEL_MAX_CHAIN_DEPTH"]
+        if event["depth"] >= limit:
+            return Outcome(False, request, skipped=True, permanent=True,
+                           error=f"Stopped: this event is {event['depth']} actions deep, the "
+                                 f"limit of a chain of Add/Remove actions is {limit}.")
+        target = db.session.get(OptOutList, list_id)
+        if target is None or target.channel != event["channel"]:
+            return Outcome(False, request, permanent=True,
+                           error=f"List #{list_id} does not exist or is of another channel.")
+        origin = Origin(ContactSource.ACTION, event["mailer_id"], event["campaign_id"],
+                        caused_by_event_id=event["id"], depth=event["depth"] + 1)
+        try:
+            result = self.change(target, event, origin)
+        except ListNotWritable as exc:
+            return Outcome(False, request, permanent=True, error=str(exc))
+        return Outcome(True, request, response_body=self.describe(result))
+
+    @staticmethod
+    def describe(result):
+        return "changed" if result.changed else "unchanged (nothing to do)"
 
     def validate(self, raw, context, errors):
         list_id = raw.get("list_id")

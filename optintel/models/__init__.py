@@ -1,6 +1,6 @@
 """Database tables of Opt-Intel, one module per part of the domain."""
-from .enums import (ActionType, Channel, ContactSource, Level, ListKind, Role, Status, Storage,
-                    Trigger)
+from .enums import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Role,
+                    Status, Storage, Trigger)
 from .users import ApiKey, User
 from .mailers import Mailer
 from .lists import Contact, OptOutList, list_members
@@ -8,9 +8,10 @@ from .campaigns import Campaign, campaign_lists, campaign_mailers
 from .events import Event
 from .settings import ProjectSettings
 from .rules import TrackingRule
+from .deliveries import Attempt, Delivery
 
 __all__ = [
-    "ActionType", "ApiKey", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
+    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryStatus", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
     "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]

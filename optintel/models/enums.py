@@ -129,3 +129,19 @@ class ActionType(StrEnum):
     ADD_TO_LIST = "add_to_list"
     REMOVE_FROM_LIST = "remove_from_list"
     SLACK = "slack"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def label(self):
+        return self.value.capitalize()
+
+    @property
+    def in_flight(self):
+        return self in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)

@@ -5,6 +5,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 
 
+DEFAULT_RETRY_SCHEDULE = "0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400"
+
+
 class ProjectSettings(db.Model):
     __tablename__ = "project_settings"
 
@@ -17,6 +20,18 @@ class ProjectSettings(db.Model):
     smtp_username: Mapped[str] = mapped_column(sa.String(255), default="")
     smtp_password_encrypted: Mapped[str] = mapped_column(sa.Text, default="")
     smtp_from: Mapped[str] = mapped_column(sa.String(254), default="")
+    # Seconds before each attempt of a delivery (Standard Webhooks' schedule by default).
+    retry_schedule: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_RETRY_SCHEDULE)
+    # Ping URL and Slack may reach these networks although they are not public (one CIDR a line).
+    allowed_target_cidrs: Mapped[str] = mapped_column(sa.Text, default="")
+    # Bumped in the transaction of every change that can change which rules match which events,
+    # so that workers rebuild their matching index only then.
+    rules_version: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def retry_delays(self):
+        """The schedule as a list of seconds."""
+        return [int(s) for s in self.retry_schedule.replace(",", " ").split()]
 
     @classmethod
     def get(cls):

@@ -1,0 +1,1 @@
+"""Deliveries: handing them to workers, executing them in batches, retrying, reconciling."""

@@ -1,0 +1,63 @@
+"""Deliveries: one per (rule, event) that matched, and the record of each attempt."""
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .columns import UTCDateTime, enum_column, utcnow
+from .enums import ActionType, DeliveryStatus
+
+
+class Delivery(db.Model):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # A second dispatch of the same event creates nothing.
+        sa.UniqueConstraint("rule_id", "event_id"),
+        sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+        sa.Index("ix_deliveries_rule_id_id", "rule_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"), index=True)
+    # NULL once the rule is deleted; the delivery and its attempts stay in the log.
+    rule_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tracking_rules.id", ondelete="SET NULL"))
+    action: Mapped[ActionType] = mapped_column(enum_column(ActionType))
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus),
+                                                   default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at = mapped_column(UTCDateTime, nullable=True)
+    last_response_status: Mapped[int | None] = mapped_column()
+    # Why it was skipped or stopped, in a sentence.
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # When a job for it was last handed to Redis, and until when a worker holds it.
+    enqueued_at = mapped_column(UTCDateTime, nullable=True)
+    lease_until = mapped_column(UTCDateTime, nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event = relationship("Event")
+    rule = relationship("TrackingRule")
+    attempt_rows = relationship("Attempt", back_populates="delivery", order_by="Attempt.number",
+                                cascade="all, delete-orphan")
+
+
+class Attempt(db.Model):
+    """One try of a delivery: what was sent (secrets masked) and what came back."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("deliveries.id", ondelete="CASCADE"),
+                                             index=True)
+    number: Mapped[int] = mapped_column()
+    started_at = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    request: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    response_status: Mapped[int | None] = mapped_column()
+    response_headers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The first 4 KB of the response body, or the SMTP server's reply.
+    response_body: Mapped[str] = mapped_column(sa.Text, default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+
+    delivery = relationship("Delivery", back_populates="attempt_rows")

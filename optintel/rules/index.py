@@ -1,0 +1,70 @@
+"""The matching index of the dispatcher: active rules by trigger and list, rebuilt only when a
+change that can alter matching is committed (rules, campaigns' lists, groups' members)."""
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import Campaign, OptOutList, ProjectSettings, Status, TrackingRule
+from .coverage import Snapshot
+
+WATCHED = (TrackingRule, Campaign, OptOutList)
+
+
+class RuleIndex:
+    """Active rules' coverages, by (trigger, list id) and for rules on any list."""
+
+    def __init__(self, version, rules):
+        snapshot = Snapshot()
+        self.version = version
+        self.by_list, self.any_list = {}, {}
+        for rule in rules:
+            coverage = snapshot.coverage(rule)
+            entry = (rule.id, rule.action, coverage)
+            if coverage.lists is None:
+                self.any_list.setdefault(rule.trigger, []).append(entry)
+            else:
+                for list_id in coverage.lists:
+                    self.by_list.setdefault((rule.trigger, list_id), []).append(entry)
+
+    def match(self, event):
+        """[(rule id, action)] of the active rules that fire for the event."""
+        candidates = self.by_list.get((event.trigger, event.list_id), []) + \
+            self.any_list.get(event.trigger, [])
+        return [(rule_id, action) for rule_id, action, coverage in candidates
+                if coverage.matches(event.trigger, event.list_id, event.channel, event.mailer_id)]
+
+
+_cache = {"index": None}
+_lock = threading.Lock()
+
+
+def current_version():
+    return db.session.scalar(sa.select(ProjectSettings.rules_version)
+                             .where(ProjectSettings.id == 1)) or 0
+
+
+def current_index():
+    """The index for the committed rules, rebuilt when their version has moved."""
+    version = current_version()
+    with _lock:
+        index = _cache["index"]
+        if index is None or index.version != version:
+            rules = db.session.scalars(sa.select(TrackingRule)
+                                       .where(TrackingRule.status == Status.ACTIVE)).all()
+            index = _cache["index"] = RuleIndex(version, rules)
+        return index
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _bump_version(session, _context, _instances):
+    """Any flush that adds, changes or deletes a rule, campaign or list moves the version."""
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if not any(isinstance(obj, WATCHED) for obj in touched):
+        return
+    table = ProjectSettings.__table__
+    bumped = session.execute(sa.update(table).where(table.c.id == 1)
+                             .values(rules_version=table.c.rules_version + 1))
+    if bumped.rowcount == 0 and not any(isinstance(o, ProjectSettings) for o in session.new):
+        session.add(ProjectSettings(id=1, rules_version=1))

@@ -1,0 +1,59 @@
+"""The worker process: RQ's SimpleWorker on the Opt-Intel queues, which waits out Redis
+outages, plus a reconciler tick that one worker at a time runs."""
+import logging
+import threading
+import time
+
+from redis.exceptions import RedisError
+from rq import SimpleWorker
+
+from . import jobs
+from .deliveries.reconciler import reconcile
+from .queue import QUEUES, redis_connection
+
+log = logging.getLogger(__name__)
+RECONCILER_LOCK = "optintel:reconciler"
+
+
+def wait_for_redis(conn, url):
+    """Block until Redis answers."""
+    while True:
+        try:
+            return conn.ping()
+        except RedisError as exc:
+            log.warning("Waiting for Redis at %s: %s", url, exc)
+            time.sleep(1)
+
+
+def reconciler_tick(app, stop):
+    """Every few seconds, the worker that takes the lock reconciles; errors wait for the next."""
+    interval = app.config["OPTINTEL_RECONCILE_SECONDS"]
+    conn = redis_connection(app)
+    while not stop.wait(interval):
+        try:
+            if conn.set(RECONCILER_LOCK, "1", nx=True, px=max(int(interval * 900), 100)):
+                with app.app_context():
+                    reconcile()
+        except Exception:  # noqa: BLE001 — a failed tick (Redis or database away) waits for the next
+            log.exception("Reconciler tick failed; retrying in %s s", interval)
+
+
+def run(app, burst=False):
+    """Work the queues until stopped; a lost Redis connection is waited out, not fatal."""
+    jobs.use_app(app)
+    conn = redis_connection(app)
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(target=reconciler_tick, args=(app, stop), daemon=True,
+                         name="reconciler").start()
+    try:
+        while True:
+            wait_for_redis(conn, app.config["REDIS_URL"])
+            try:
+                SimpleWorker(list(QUEUES), connection=conn).work(burst=burst)
+                return
+            except RedisError as exc:
+                log.warning("Lost Redis (%s); reconnecting", exc)
+                time.sleep(1)
+    finally:
+        stop.set()
