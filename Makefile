@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := app.py
 export PORT
 
-.PHONY: run test setup db demo browser clean
+.PHONY: run test setup db demo browser bench bench-log clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,6 +42,16 @@ browser:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	else echo "Note: /usr/bin/chromium is missing; the browser tests need it" \
 		"(as root: apt-get install chromium)."; fi
+
+# The throughput benchmark of issue 4, several minutes; e.g. BENCH_ARGS="--contacts 10000 --json".
+bench: setup
+	$(BIN)/python bench/throughput.py $(BENCH_ARGS)
+
+# The Tracking Log with 1,000,000 deliveries, on SQLite then on a throwaway PostgreSQL cluster
+# (about ten minutes); e.g. BENCH_LOG_ARGS="--deliveries 100000" or "--reuse".
+bench-log: setup
+	$(BIN)/python bench/log_pages.py $(BENCH_LOG_ARGS)
+	$(BIN)/python bench/log_pages.py --postgres $(filter-out --reuse,$(BENCH_LOG_ARGS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -4,6 +4,7 @@ from functools import wraps
 from .deliveries.executor import execute
 from .deliveries.reconciler import reconcile as reconcile_now
 from .events.dispatch import dispatch
+from .tracking_log import retry_all, test_runs
 
 _app = None
 
@@ -41,6 +42,19 @@ def dispatch_events(event_ids):
 def execute_deliveries(delivery_ids):
     """Attempt a batch of deliveries."""
     return execute(delivery_ids)
+
+
+@in_app_context
+def run_test(test_run_id):
+    """Run one Test Run."""
+    run = test_runs.execute(test_run_id)
+    return run and run.status.value
+
+
+@in_app_context
+def retry_matching(filter_args, user_id, up_to_id=None):
+    """Retry the failed and succeeded deliveries that a user's Tracking Log filter shows."""
+    return retry_all.retry_matching(filter_args, user_id, up_to_id)
 
 
 @in_app_context

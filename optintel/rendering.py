@@ -4,8 +4,11 @@ from jinja2_fragments.flask import render_block
 
 
 def is_htmx():
-    """An htmx request that swaps part of a page (not a boosted full navigation)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """An htmx request that swaps part of a page: not a boosted navigation, nor the back
+    button's restore of a page htmx no longer has in its history cache."""
+    headers = request.headers
+    return (headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
+            and headers.get("HX-History-Restore-Request") != "true")
 
 
 def render(template, block=None, **context):

@@ -1,11 +1,24 @@
 """SQL that differs between SQLite and PostgreSQL, written once."""
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
 
 
-def insert_ignoring_duplicates(table):
-    """INSERT ... ON CONFLICT DO NOTHING in the session's dialect: rows already present (by any
-    unique constraint) are skipped, and RETURNING gives only the inserted ones."""
+def dialect_insert(table):
+    """An INSERT of the session's dialect, which knows ON CONFLICT."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return dialect.insert(table)
+
+
+def insert_ignoring_duplicates(table):
+    """INSERT ... ON CONFLICT DO NOTHING: rows already present (by any unique constraint) are
+    skipped, and RETURNING gives only the inserted ones."""
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+def hour_bucket(column):
+    """The start of the hour of a timestamp column, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.date_trunc("hour", column)
+    return sa.func.strftime("%Y-%m-%d %H:00:00", column)

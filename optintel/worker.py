@@ -10,9 +10,12 @@ from rq import SimpleWorker
 from . import jobs
 from .deliveries.reconciler import reconcile
 from .queue import QUEUES, redis_connection
+from .tracking_log.pruning import prune
 
 log = logging.getLogger(__name__)
 RECONCILER_LOCK = "optintel:reconciler"
+PRUNER_LOCK = "optintel:pruner"
+PRUNE_EVERY = 3600
 
 
 def wait_for_redis(conn, url):
@@ -26,7 +29,8 @@ def wait_for_redis(conn, url):
 
 
 def reconciler_tick(app, stop):
-    """Every few seconds, the worker that takes the lock reconciles; errors wait for the next."""
+    """Every few seconds, the worker that takes the lock reconciles, and once an hour one of
+    them prunes the log; errors wait for the next tick."""
     interval = app.config["OPTINTEL_RECONCILE_SECONDS"]
     conn = redis_connection(app)
     while not stop.wait(interval):
@@ -34,6 +38,9 @@ def reconciler_tick(app, stop):
             if conn.set(RECONCILER_LOCK, "1", nx=True, px=max(int(interval * 900), 100)):
                 with app.app_context():
                     reconcile()
+            if conn.set(PRUNER_LOCK, "1", nx=True, ex=PRUNE_EVERY):
+                with app.app_context():
+                    prune()
         except Exception:  # noqa: BLE001 — a failed tick (Redis or database away) waits for the next
             log.exception("Reconciler tick failed; retrying in %s s", interval)
 

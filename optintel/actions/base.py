@@ -82,6 +82,10 @@ class Action:
 
     # Execution ---------------------------------------------------------------------------
 
+    def host(self, settings):
+        """Where the action goes, for the Tracking Log's Host column; empty when nowhere."""
+        return ""
+
     def prepare(self, settings):
         """Settings completed with what execution needs from the database (in the job's thread)."""
         return settings
@@ -89,6 +93,10 @@ class Action:
     def execute(self, work):
         """Run one attempt; returns an Outcome and never raises for a failed attempt."""
         raise NotImplementedError
+
+    def test(self, work):
+        """A Test Run of the action: by default, a real attempt."""
+        return self.execute(work)
 
     # Secrets -----------------------------------------------------------------------------
 
@@ -99,8 +107,8 @@ class Action:
         return public, secret
 
     def merge(self, public, secret):
-        """The full settings from the stored parts."""
-        return {**public, **secret}
+        """The full settings from the stored parts; an empty secret is stored as none."""
+        return {**{key: "" for key in self.secrets}, **public, **secret}
 
     def mask(self, settings):
         """The settings as shown back to people and the API: secrets replaced by MASK."""

@@ -2,7 +2,7 @@
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from standardwebhooks import Webhook
 from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
@@ -117,7 +117,8 @@ class PingUrl(Action):
 
     def merge(self, public, secret):
         headers = {**(public.get("headers") or {}), **(secret.get("headers") or {})}
-        return {**public, **{k: v for k, v in secret.items() if k != "headers"}, "headers": headers}
+        return {**super().merge(public, {k: v for k, v in secret.items() if k != "headers"}),
+                "headers": headers}
 
     def mask(self, settings):
         masked = super().mask(settings)
@@ -158,6 +159,9 @@ class PingUrl(Action):
         data = dict(settings)
         data["headers"] = "\n".join(f"{k}: {v}" for k, v in (settings.get("headers") or {}).items())
         return data
+
+    def host(self, settings):
+        return urlsplit(settings["url"]).hostname or ""
 
     def execute(self, work):
         settings, values = work.settings, work.values

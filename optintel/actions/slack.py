@@ -32,6 +32,9 @@ class SlackMessage(Action):
     def summary(self, settings):
         return f"Slack webhook {settings['webhook_url']} · “{settings['text']}”"
 
+    def host(self, settings):
+        return urlsplit(settings["webhook_url"]).hostname or ""
+
     def execute(self, work):
         body = json.dumps({"text": placeholders.render(work.settings["text"], work.values)})
         url = work.settings["webhook_url"]

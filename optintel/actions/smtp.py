@@ -104,6 +104,9 @@ class SmtpEmail(Action):
         raw["from"] = raw.pop("from_")
         return raw
 
+    def host(self, settings):
+        return settings["host"] if settings["connection"] == "custom" else ProjectSettings.get().smtp_host
+
     def prepare(self, settings):
         if settings["connection"] != "default":
             return settings
@@ -139,8 +142,9 @@ class SmtpEmail(Action):
 
 
 def send_message(settings, message, recipients):
-    """Send through the connection of the settings; a line about who accepted it. Raises when
-    the connection, the login or the message is refused."""
+    """Send through the connection of the settings; the server's reply to the message (and the
+    recipients it refused, if some). Raises when the connection, the login, every recipient
+    or the message is refused."""
     security, timeout = settings["security"], 30
     if security == "tls":
         client = smtplib.SMTP_SSL(settings["host"], settings["port"], timeout=timeout,
@@ -152,8 +156,20 @@ def send_message(settings, message, recipients):
             client.starttls(context=ssl.create_default_context())
         if settings["username"]:
             client.login(settings["username"], settings["password"])
-        refused = client.send_message(message, settings["from"], recipients)
+        client.ehlo_or_helo_if_needed()
+        code, reply = client.mail(settings["from"])
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, settings["from"])
+        refused = {}
+        for recipient in recipients:
+            code, reply = client.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = client.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
     refused_text = "; ".join(f"refused {r}: {c} {m.decode(errors='replace')}"
                              for r, (c, m) in refused.items())
-    accepted = f"Accepted for {len(recipients) - len(refused)} of {len(recipients)} recipient(s)."
-    return " ".join(filter(None, [accepted, refused_text]))
+    return " ".join(filter(None, [f"{code} {reply.decode(errors='replace')}", refused_text]))

@@ -1,11 +1,12 @@
 """What Add to and Remove from opt-out list share: the target list, its checks, and changing it
 as any other change does, so that its own rules fire in turn."""
+import sqlalchemy as sa
 from flask import current_app
 from wtforms import Form, SelectField
 
 from ..contact_changes import ListNotWritable, Origin
 from ..extensions import db
-from ..models import ContactSource, OptOutList
+from ..models import Contact, ContactSource, OptOutList
 from .base import Action, Outcome
 
 
@@ -43,6 +44,24 @@ class TargetListAction(Action):
         except ListNotWritable as exc:
             return Outcome(False, request, permanent=True, error=str(exc))
         return Outcome(True, request, response_body=self.describe(result))
+
+    def test(self, work):
+        """Say what the action would change, and change nothing."""
+        event, list_id = work.event, work.settings["list_id"]
+        target = db.session.get(OptOutList, list_id)
+        request = {"list_id": list_id, "contact_md5": event["contact_md5"], "dry_run": True}
+        if target is None or target.channel != event["channel"]:
+            return Outcome(False, request, error=f"List #{list_id} does not exist or is of "
+                                                 f"another channel.")
+        present = db.session.scalar(sa.select(Contact.id).where(
+            Contact.list_id == target.id, Contact.md5 == event["contact_md5"])) is not None
+        return Outcome(True, request, response_body=self.preview(target, present,
+                                                                 event["contact"] or
+                                                                 event["contact_md5"]))
+
+    def preview(self, target, present, contact):
+        """What the action would do to the target list, in a sentence."""
+        raise NotImplementedError
 
     @staticmethod
     def describe(result):

@@ -1,5 +1,5 @@
 """Every API blueprint, in the order they appear in the OpenAPI document."""
-from . import campaigns, events, lists, mailers, rules
+from . import campaigns, deliveries, events, lists, mailers, rules, test_runs, tracking_log
 
 ALL = [mailers.bp, lists.email_bp, lists.phone_bp, campaigns.email_bp, campaigns.sms_bp, events.bp,
-       rules.bp]
+       rules.bp, test_runs.bp, deliveries.bp, tracking_log.bp]

@@ -3,13 +3,15 @@ from flask_login import current_user
 from flask_smorest import abort
 
 from .. import access
+from ..deliveries.visibility import visible_deliveries_query
 from ..extensions import db
-from ..models import Event
+from ..models import Delivery, Event
 from . import blueprint, fails_with
-from .schemas import EventPageSchema, EventQuerySchema, EventSchema
+from .schemas import EventPageSchema, EventQuerySchema, EventSchema, EventWithDeliveriesSchema
 
 bp = blueprint("/events", "Contacts added to and deleted from opt-out lists, as "
                "recorded; each caller sees the events of the lists and campaigns they may open.")
+EVENT_FIELDS = tuple(EventSchema().fields)
 
 
 @bp.route("", methods=["GET"])
@@ -30,8 +32,11 @@ def index(args):
 
 @bp.route("/<int:event_id>", methods=["GET"])
 @fails_with(bp, 404)
-@bp.response(200, EventSchema)
+@bp.response(200, EventWithDeliveriesSchema)
 def show(event_id):
-    """One event."""
+    """One event, with its deliveries that you may see (those of the rules you manage)."""
     query = access.visible_events_query(current_user).where(Event.id == event_id)
-    return db.session.scalar(query) or abort(404)
+    event = db.session.scalar(query) or abort(404)
+    deliveries = db.session.scalars(visible_deliveries_query(current_user)
+                                    .where(Delivery.event_id == event.id).order_by(Delivery.id))
+    return {**{name: getattr(event, name) for name in EVENT_FIELDS}, "deliveries": deliveries.all()}

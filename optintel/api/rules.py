@@ -7,7 +7,9 @@ from ..extensions import db
 from ..models import ActionType, Level, Status, TrackingRule, Trigger
 from ..rules.editing import may_manage, save_rule, scope_of, visible_rules_query
 from ..rules.presenting import rule_json, with_adjacent
+from ..tracking_log import test_runs
 from . import blueprint, fails_with
+from .test_runs import TestRunSchema, TestRunValuesSchema
 
 bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted, do an action.")
 
@@ -134,3 +136,14 @@ def delete(rule_id):
     """Delete a rule."""
     db.session.delete(_visible_rule(rule_id))
     db.session.commit()
+
+
+@bp.route("/<int:rule_id>/test-run", methods=["POST"])
+@fails_with(bp, 404, 422)
+@bp.arguments(TestRunValuesSchema)
+@bp.response(202, TestRunSchema)
+def test_run(data, rule_id):
+    """Run the rule's action once, for real, through the workers, with these placeholder values
+    (Add/Remove actions only say what they would change); read the result at
+    /test-runs/{id}. Never an event nor a delivery."""
+    return test_runs.start(_visible_rule(rule_id), data["values"], current_user)

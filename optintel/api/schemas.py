@@ -3,7 +3,8 @@ rules (lengths, uniqueness, channels, members) live in optintel.catalog and are 
 from marshmallow import Schema, fields, validate
 
 from ..config import Config
-from ..models import Channel, ContactSource, ListKind, Status, Storage, Trigger
+from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
+                      Storage, Trigger)
 
 
 class _Id(Schema):
@@ -224,3 +225,126 @@ class EventPageSchema(Schema):
     items = fields.List(fields.Nested(EventSchema))
     next_after_id = fields.Integer(allow_none=True, metadata={
         "description": "after_id of the next page; null on the last page."})
+
+
+# Deliveries
+
+class DeliverySummarySchema(Schema):
+    """A delivery as its event lists it."""
+
+    id = fields.Integer()
+    rule_id = fields.Integer(allow_none=True, metadata={
+        "description": "null once the rule is deleted."})
+    action = fields.Enum(ActionType, by_value=True)
+    status = fields.Enum(DeliveryStatus, by_value=True, metadata={
+        "description": "pending, retrying (see next_attempt_at), succeeded, failed, or skipped "
+                       "(the rule was disabled or deleted before it ran)."})
+    attempts = fields.Integer(metadata={"description": "How many attempts were made."})
+    last_response_status = fields.Integer(allow_none=True, metadata={
+        "description": "The HTTP status (or SMTP reply code) of the last attempt, if any."})
+    next_attempt_at = fields.DateTime(allow_none=True, metadata={
+        "description": "ISO 8601, UTC; null once nothing more is due."})
+
+
+class DeliverySchema(DeliverySummarySchema):
+    event_id = fields.Integer()
+    note = fields.String(metadata={"description": "Why it was skipped, or who retried it."})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    started_at = fields.DateTime()
+    duration_ms = fields.Integer()
+    succeeded = fields.Boolean()
+    request = fields.Dict(metadata={"description": "What was sent, secrets masked."})
+    response_status = fields.Integer(allow_none=True)
+    response_headers = fields.Dict()
+    response_body = fields.String(metadata={
+        "description": "The first 4 KB of the response body, or the SMTP server's reply."})
+    error = fields.String(metadata={"description": "Why no answer came (refused, timed out...)."})
+
+
+class DeliveryDetailSchema(DeliverySchema):
+    attempts = fields.List(fields.Nested(AttemptSchema), attribute="attempt_rows",
+                           metadata={"description": "Every attempt, oldest first."})
+
+
+class DeliveryQuerySchema(Schema):
+    event_id = fields.Integer()
+    rule_id = fields.Integer()
+    status = fields.Enum(DeliveryStatus, by_value=True)
+    after_id = fields.Integer(load_default=0, metadata={
+        "description": "Deliveries after this id; next_after_id of the previous page."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class DeliveryPageSchema(Schema):
+    items = fields.List(fields.Nested(DeliverySchema))
+    next_after_id = fields.Integer(allow_none=True, metadata={
+        "description": "after_id of the next page; null on the last page."})
+
+
+class EventWithDeliveriesSchema(EventSchema):
+    deliveries = fields.List(fields.Nested(DeliverySummarySchema), metadata={
+        "description": "The deliveries of the event whose rules you may manage, oldest first."})
+
+
+# Tracking Log
+
+def _log_filter(description, **metadata):
+    """A filter of the Tracking Log, read as text and checked by the log's own filter (the page's
+    rules, the page's messages); `metadata` documents its type."""
+    return fields.String(metadata={"description": description, **metadata})
+
+
+def _values(enum):
+    return {"enum": [member.value for member in enum]}
+
+
+class TrackingLogQuerySchema(Schema):
+    date_from = _log_filter("Deliveries created on or after this day (UTC).", format="date")
+    date_to = _log_filter("Deliveries created on or before this day (UTC).", format="date")
+    level = _log_filter("The level of the rule.", **_values(Level))
+    scope_id = _log_filter("The campaign or list the rule is configured on.", type="integer")
+    trigger = _log_filter("The trigger of the event.", **_values(Trigger))
+    action = _log_filter("The action of the rule.", **_values(ActionType))
+    status = _log_filter("The delivery's status.", **_values(DeliveryStatus))
+    host = _log_filter("Where the action went: the host of its URL or SMTP server.")
+    list_id = _log_filter("The opt-out list of the event.", type="integer")
+    mailer_id = _log_filter("The mailer of the event.", type="integer")
+    campaign_id = _log_filter("The campaign of the event.", type="integer")
+    rule_id = _log_filter("The tracking rule.", type="integer")
+    contact = _log_filter("An email address or phone number (normalised as lists do), or the "
+                          "MD5 of one.")
+    after_id = fields.Integer(metadata={
+        "description": "Deliveries older than this id; next_after_id of the previous page."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class TrackingLogItemSchema(Schema):
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    contact = fields.String(metadata={
+        "description": "Masked (j***@example.com, +1******4567); the MD5 for MD5-only lists."})
+    contact_md5 = fields.String()
+    host = fields.String()
+    level = fields.Enum(Level, by_value=True)
+    scope_id = fields.Integer(allow_none=True)
+    trigger = fields.Enum(Trigger, by_value=True)
+    action = fields.Enum(ActionType, by_value=True)
+    rule_id = fields.Integer(allow_none=True, metadata={
+        "description": "null once the rule is deleted."})
+    event_id = fields.Integer()
+    attempts = fields.Integer()
+    status = fields.Enum(DeliveryStatus, by_value=True)
+    last_response_status = fields.Integer(allow_none=True, metadata={
+        "description": "The HTTP status (or SMTP reply code) of the last attempt, if any."})
+    next_attempt_at = fields.DateTime(allow_none=True)
+
+
+class TrackingLogPageSchema(Schema):
+    items = fields.List(fields.Nested(TrackingLogItemSchema))
+    next_after_id = fields.Integer(allow_none=True, metadata={
+        "description": "after_id of the next (older) page; null on the last page."})

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Attempt, Delivery, DeliveryStatus, Event, ProjectSettings, TrackingRule
 from ..models.columns import utcnow
 from ..rules.editing import stored_settings
+from . import counts
 from .queueing import claim
 from .retries import next_attempt_at
 
@@ -93,8 +94,9 @@ def execute(delivery_ids):
 def _record(outcomes, skipped, delays):
     """Write the attempts and the deliveries' new state in one transaction."""
     now = utcnow()
-    attempts, changes = [], []
+    attempts, changes, by_id = [], [], {}
     for delivery, outcome in outcomes:
+        by_id[delivery.id] = delivery
         number = delivery.attempts + 1
         attempts.append({
             "delivery_id": delivery.id, "number": number, "started_at": now,
@@ -116,6 +118,7 @@ def _record(outcomes, skipped, delays):
                           next_attempt_at=retry_at)
         changes.append(change)
     for delivery, note in skipped:
+        by_id[delivery.id] = delivery
         changes.append({"id": delivery.id, "status": DeliveryStatus.SKIPPED, "note": note,
                         "lease_until": None, "next_attempt_at": None, "updated_at": now,
                         "attempts": delivery.attempts,
@@ -123,5 +126,6 @@ def _record(outcomes, skipped, delays):
     if attempts:
         db.session.execute(sa.insert(Attempt.__table__), attempts)
     if changes:
+        counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
         db.session.execute(sa.update(Delivery), changes)
     db.session.commit()

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Delivery, Event
 from ..models.columns import utcnow
 from ..queue import DELIVERIES_QUEUE, EVENTS_QUEUE, queue
+from ..tracking_log import test_runs
 from .queueing import IN_FLIGHT, enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def reconcile():
     table = Delivery.__table__
     # A retry that fell due, or (when the queue is short) work whose job looks lost.
     handed_out = [table.c.enqueued_at.is_(None), table.c.enqueued_at < table.c.next_attempt_at]
-    if queue(DELIVERIES_QUEUE).count < BACKLOG:
+    short_queue = queue(DELIVERIES_QUEUE).count < BACKLOG
+    if short_queue:
         handed_out.append(table.c.enqueued_at < lost_before)
     deliveries = db.session.scalars(
         sa.select(table.c.id).where(table.c.status.in_(IN_FLIGHT), table.c.next_attempt_at <= now,
@@ -41,8 +43,11 @@ def reconcile():
                                            table.c.lease_until < now),
                                     sa.or_(*handed_out))
         .order_by(table.c.next_attempt_at).limit(LIMIT)).all()
+    runs = test_runs.lost(lost_before) if short_queue else []
     db.session.rollback()
     enqueue_deliveries(deliveries)
+    for run_id in runs:
+        test_runs.enqueue(run_id)
     if events or deliveries:
         log.info("Reconciler handed out %d event(s) and %d delivery(ies)", len(events),
                  len(deliveries))

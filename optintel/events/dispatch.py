@@ -4,6 +4,7 @@ import logging
 
 import sqlalchemy as sa
 
+from ..deliveries import counts
 from ..deliveries.queueing import enqueue_deliveries
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
@@ -23,18 +24,25 @@ def dispatch(event_ids):
         db.session.rollback()
         return []
     index, now = current_index(), utcnow()
-    rows = [{"event_id": event.id, "rule_id": rule_id, "action": action,
-             "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
-             "created_at": now, "updated_at": now}
-            for event in events for rule_id, action in index.match(event)]
-    table, created = Delivery.__table__, []
+    rows = [{"event_id": event.id, "rule_id": match.rule_id, "action": match.action,
+             "level": match.level, "scope_id": match.scope_id, "host": match.host,
+             "trigger": event.trigger, "channel": event.channel, "list_id": event.list_id,
+             "mailer_id": event.mailer_id, "campaign_id": event.campaign_id,
+             "contact_md5": event.contact_md5, "status": DeliveryStatus.PENDING, "attempts": 0,
+             "next_attempt_at": now, "created_at": now, "updated_at": now}
+            for event in events for match in index.match(event)]
+    table, created, by_key = Delivery.__table__, [], {(r["rule_id"], r["event_id"]): r for r in rows}
     for start in range(0, len(rows), CHUNK):
-        stmt = insert_ignoring_duplicates(table).values(rows[start:start + CHUNK])
-        created += db.session.scalars(stmt.returning(table.c.id)).all()
+        stmt = (insert_ignoring_duplicates(table).values(rows[start:start + CHUNK])
+                .returning(table.c.id, table.c.rule_id, table.c.event_id))
+        created += db.session.execute(stmt).all()
+    counts.move([(by_key[(rule_id, event_id)], None, DeliveryStatus.PENDING)
+                 for _, rule_id, event_id in created])
     db.session.execute(sa.update(Event.__table__)
                        .where(Event.__table__.c.id.in_([e.id for e in events]))
                        .values(dispatched_at=now))
     db.session.commit()
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
-    enqueue_deliveries(created)
-    return created
+    ids = [row.id for row in created]
+    enqueue_deliveries(ids)
+    return ids

@@ -1,11 +1,149 @@
-from flask import render_template
-from flask_login import login_required
+"""System Management > Logs > Tracking Log: All Events and Test Runs, their Log dialogs, retry,
+retry all, and the record of who confirmed access to a log."""
+import sqlalchemy as sa
+from flask import abort, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
+from ..access import admin_only
+from ..deliveries.retrying import NotRetryable, retry
+from ..deliveries.visibility import visible_deliveries_query
+from ..extensions import db
+from ..models import Delivery, LogAccess, TestRun
+from ..pagination import keyset_page
+from ..rendering import render
+from ..rules.editing import managed_scopes
+from ..tracking_log import retry_all
+from ..tracking_log.chart import chart
+from ..tracking_log.filters import LogFilter, apply
 from . import bp
+from .forms import FilterForm
+from .presenting import chart_figure, delivery_rows, test_run_rows
+
+
+def _visible_delivery(delivery_id):
+    """The delivery if the user may see it; 404 otherwise, so that existence does not leak."""
+    query = visible_deliveries_query(current_user).where(Delivery.id == delivery_id)
+    return db.session.scalar(query.options(selectinload(Delivery.event))) or abort(404)
+
+
+def _visible_test_runs():
+    return sa.select(TestRun).where(managed_scopes(current_user, TestRun.level, TestRun.scope_id))
+
+
+def _visible_test_run(run_id):
+    return db.session.scalar(_visible_test_runs().where(TestRun.id == run_id)) or abort(404)
+
+
+def _delivery_row(delivery, message=""):
+    [row] = delivery_rows([delivery], message)
+    return render_template("logs/_delivery_row.html", row=row)
 
 
 @bp.route("/")
 @login_required
 def index():
-    """System Management > Logs."""
-    return render_template("logs/index.html")
+    """All Events: the filtered deliveries the user may see, newest first, and their chart."""
+    log_filter = LogFilter.from_args(request.args)
+    query = apply(visible_deliveries_query(current_user), Delivery.__table__, log_filter)
+    page = keyset_page(db.session, query.options(selectinload(Delivery.event)), Delivery.id,
+                       request.args)
+    html = render("logs/index.html", block="results_fragment", page=page,
+                  rows=delivery_rows(page.items), log_filter=log_filter,
+                  form=FilterForm(request.args, current_user, log_filter),
+                  figure=chart_figure(chart(current_user, log_filter)))
+    # The address bar shows the filter without the empty fields of the form.
+    return html, {"HX-Push-Url": url_for(".index", **{k: v for k, v in request.args.items() if v})}
+
+
+@bp.route("/deliveries/<int:delivery_id>")
+@login_required
+def delivery_row(delivery_id):
+    """One row of All Events; rows in flight poll it until they settle."""
+    return _delivery_row(_visible_delivery(delivery_id))
+
+
+@bp.route("/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@login_required
+def retry_delivery(delivery_id):
+    """Attempt a failed or succeeded delivery once more; the row comes back pending."""
+    delivery = _visible_delivery(delivery_id)
+    try:
+        retry(delivery, current_user)
+    except NotRetryable as exc:
+        return _delivery_row(delivery, str(exc))
+    return _delivery_row(delivery)
+
+
+@bp.route("/deliveries/<int:delivery_id>/log", methods=["GET", "POST"])
+@login_required
+def delivery_log(delivery_id):
+    """The Log dialog: a confirmation first; the POST of 'I confirm to get access' records it
+    and shows every attempt."""
+    delivery = _visible_delivery(delivery_id)
+    if request.method == "GET":
+        return render_template("logs/_confirm_access.html", subject=f"delivery #{delivery.id}",
+                               url=url_for(".delivery_log", delivery_id=delivery.id))
+    db.session.add(LogAccess(user=current_user, delivery_id=delivery.id))
+    db.session.commit()
+    return render_template("logs/_delivery_log.html", delivery=delivery)
+
+
+@bp.route("/retry-all", methods=["GET", "POST"])
+@login_required
+def retry_all_matching():
+    """Retry all: how many rows the filter would retry, then (POST) a background job."""
+    log_filter = LogFilter.from_args(request.args)
+    counts, started, error = None, False, ""
+    if not log_filter.errors:
+        counts = retry_all.retryable_counts(current_user, log_filter)
+    if counts and request.method == "POST":
+        try:
+            started = retry_all.start(current_user, log_filter) is not None
+        except retry_all.NotStarted as exc:
+            error = str(exc)
+    html = render_template("logs/_retry_all.html", log_filter=log_filter, counts=counts,
+                           started=started, error=error)
+    return html, {"HX-Trigger": "logChanged"} if started else {}
+
+
+@bp.route("/test-runs")
+@login_required
+def test_runs():
+    """Test Runs: the runs of the rules the user manages, newest first."""
+    query = _visible_test_runs().options(selectinload(TestRun.user))
+    page = keyset_page(db.session, query, TestRun.id, request.args)
+    return render("logs/test_runs.html", block="runs", page=page, rows=test_run_rows(page.items))
+
+
+@bp.route("/test-runs/<int:run_id>")
+@login_required
+def test_run_row(run_id):
+    """One row of Test Runs; pending rows poll it until the run is back."""
+    [row] = test_run_rows([_visible_test_run(run_id)])
+    return render_template("logs/_test_run_row.html", row=row)
+
+
+@bp.route("/test-runs/<int:run_id>/log", methods=["GET", "POST"])
+@login_required
+def test_run_log(run_id):
+    """The Log dialog of a test run, behind the same recorded confirmation."""
+    run = _visible_test_run(run_id)
+    if request.method == "GET":
+        return render_template("logs/_confirm_access.html", subject=f"test run #{run.id}",
+                               url=url_for(".test_run_log", run_id=run.id))
+    db.session.add(LogAccess(user=current_user, test_run_id=run.id))
+    db.session.commit()
+    return render_template("logs/_test_run_log.html", run=run)
+
+
+@bp.route("/access")
+@login_required
+@admin_only
+def access():
+    """Who confirmed access to which log, and when (Global Admins only)."""
+    query = sa.select(LogAccess).options(selectinload(LogAccess.user))
+    return render_template("logs/access.html",
+                           page=keyset_page(db.session, query, LogAccess.id, request.args))
+
+

@@ -9,9 +9,10 @@ from .events import Event
 from .settings import ProjectSettings
 from .rules import TrackingRule
 from .deliveries import Attempt, Delivery
+from .logs import DeliveryCount, LogAccess, TestRun
 
 __all__ = [
-    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryStatus", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
+    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
     "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import UTCDateTime, enum_column, utcnow
-from .enums import ActionType, DeliveryStatus
+from .enums import ActionType, Channel, DeliveryStatus, Level, Trigger
 
 
 class Delivery(db.Model):
@@ -14,6 +14,15 @@ class Delivery(db.Model):
         sa.UniqueConstraint("rule_id", "event_id"),
         sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
         sa.Index("ix_deliveries_rule_id_id", "rule_id", "id"),
+        # The Tracking Log's filters, each walking the newest rows first.
+        sa.Index("ix_deliveries_status_id", "status", "id"),
+        sa.Index("ix_deliveries_scope_id", "level", "scope_id", "id"),
+        sa.Index("ix_deliveries_list_id_id", "list_id", "id"),
+        sa.Index("ix_deliveries_mailer_id_id", "mailer_id", "id"),
+        sa.Index("ix_deliveries_campaign_id_id", "campaign_id", "id"),
+        sa.Index("ix_deliveries_host_id", "host", "id"),
+        sa.Index("ix_deliveries_contact_md5", "contact_md5"),
+        sa.Index("ix_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,6 +31,16 @@ class Delivery(db.Model):
     rule_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tracking_rules.id", ondelete="SET NULL"))
     action: Mapped[ActionType] = mapped_column(enum_column(ActionType))
+    # Copied from the rule and the event when dispatched, so that the log filters on one table.
+    level: Mapped[Level] = mapped_column(enum_column(Level))
+    scope_id: Mapped[int | None] = mapped_column()
+    trigger: Mapped[Trigger] = mapped_column(enum_column(Trigger))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    list_id: Mapped[int] = mapped_column()
+    mailer_id: Mapped[int | None] = mapped_column()
+    campaign_id: Mapped[int | None] = mapped_column()
+    contact_md5: Mapped[str] = mapped_column(sa.String(32))
+    host: Mapped[str] = mapped_column(sa.String(255), default="")
     status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus),
                                                    default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

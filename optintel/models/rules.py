@@ -23,6 +23,8 @@ class TrackingRule(db.Model):
     action_settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # The secrets of the action settings, as one Fernet token of their JSON.
     secret_settings: Mapped[str] = mapped_column(sa.Text, default="")
+    # Where the action goes (the URL's or SMTP server's host), for the log's Host filter.
+    host: Mapped[str] = mapped_column(sa.String(255), default="")
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.ACTIVE)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

@@ -24,9 +24,11 @@ class ProjectSettings(db.Model):
     retry_schedule: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_RETRY_SCHEDULE)
     # Ping URL and Slack may reach these networks although they are not public (one CIDR a line).
     allowed_target_cidrs: Mapped[str] = mapped_column(sa.Text, default="")
-    # Bumped in the transaction of every change that can change which rules match which events,
-    # so that workers rebuild their matching index only then.
-    rules_version: Mapped[int] = mapped_column(default=0)
+    # Changed in the transaction of every change that can change which rules match which
+    # events, so that workers rebuild their matching index only then.
+    rules_version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Tracking Log rows older than this many days are pruned.
+    log_retention_days: Mapped[int] = mapped_column(default=90)
 
     @property
     def retry_delays(self):

@@ -33,18 +33,24 @@ def may_manage(user, level, scope):
     return can_open_campaign(user, scope) if level.is_campaign else can_open_list(user, scope)
 
 
-def visible_rules_query(user):
-    """SELECT of the rules the user may see: all for admins, their campaigns' or lists' rules."""
-    query = sa.select(TrackingRule)
+def managed_scopes(user, level_column, scope_column):
+    """The SQL condition 'a level and scope whose rules the user manages', for any table that
+    records them (rules, deliveries, test runs, counts)."""
     if user.role == Role.GLOBAL_ADMIN:
-        return query
+        return sa.true()
     if user.role == Role.CAMPAIGN_MANAGER:
         owned = sa.select(Campaign.id).where(Campaign.manager_id == user.id)
         levels = (Level.EMAIL_CAMPAIGN, Level.SMS_CAMPAIGN)
     else:
         owned = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
         levels = (Level.EMAIL_LIST, Level.PHONE_LIST)
-    return query.where(TrackingRule.level.in_(levels), TrackingRule.scope_id.in_(owned))
+    return sa.and_(level_column.in_(levels), scope_column.in_(owned))
+
+
+def visible_rules_query(user):
+    """SELECT of the rules the user may see: all for admins, their campaigns' or lists' rules."""
+    return sa.select(TrackingRule).where(
+        managed_scopes(user, TrackingRule.level, TrackingRule.scope_id))
 
 
 def stored_settings(rule):
@@ -142,6 +148,7 @@ def save_rule(rule, data, user):
     rule.level, rule.scope_id, rule.trigger, rule.action = level, scope_id, trigger, action_key
     rule.trigger_settings, rule.action_settings, rule.status = trigger_settings, public, status
     rule.secret_settings = secrets.encrypt(json.dumps(secret)) if secret else ""
+    rule.host = action.host(settings)
     if is_new:
         rule.author = user
     rule.updated_by = user

@@ -1,6 +1,8 @@
 """The matching index of the dispatcher: active rules by trigger and list, rebuilt only when a
 change that can alter matching is committed (rules, campaigns' lists, groups' members)."""
+import secrets
 import threading
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -12,6 +14,16 @@ from .coverage import Snapshot
 WATCHED = (TrackingRule, Campaign, OptOutList)
 
 
+class Match(NamedTuple):
+    """What a delivery copies from the rule that matched."""
+
+    rule_id: int
+    action: str
+    level: str
+    scope_id: int | None
+    host: str
+
+
 class RuleIndex:
     """Active rules' coverages, by (trigger, list id) and for rules on any list."""
 
@@ -21,7 +33,7 @@ class RuleIndex:
         self.by_list, self.any_list = {}, {}
         for rule in rules:
             coverage = snapshot.coverage(rule)
-            entry = (rule.id, rule.action, coverage)
+            entry = (Match(rule.id, rule.action, rule.level, rule.scope_id, rule.host), coverage)
             if coverage.lists is None:
                 self.any_list.setdefault(rule.trigger, []).append(entry)
             else:
@@ -29,10 +41,10 @@ class RuleIndex:
                     self.by_list.setdefault((rule.trigger, list_id), []).append(entry)
 
     def match(self, event):
-        """[(rule id, action)] of the active rules that fire for the event."""
+        """The Matches of the active rules that fire for the event."""
         candidates = self.by_list.get((event.trigger, event.list_id), []) + \
             self.any_list.get(event.trigger, [])
-        return [(rule_id, action) for rule_id, action, coverage in candidates
+        return [match for match, coverage in candidates
                 if coverage.matches(event.trigger, event.list_id, event.channel, event.mailer_id)]
 
 
@@ -58,13 +70,13 @@ def current_index():
 
 
 @sa.event.listens_for(Session, "before_flush")
-def _bump_version(session, _context, _instances):
-    """Any flush that adds, changes or deletes a rule, campaign or list moves the version."""
+def _new_version(session, _context, _instances):
+    """Any flush that adds, changes or deletes a rule, campaign or list gives the rules a new
+    version: a random one, so that it never comes back (a restored or emptied database)."""
     touched = (*session.new, *session.dirty, *session.deleted)
     if not any(isinstance(obj, WATCHED) for obj in touched):
         return
-    table = ProjectSettings.__table__
-    bumped = session.execute(sa.update(table).where(table.c.id == 1)
-                             .values(rules_version=table.c.rules_version + 1))
-    if bumped.rowcount == 0 and not any(isinstance(o, ProjectSettings) for o in session.new):
-        session.add(ProjectSettings(id=1, rules_version=1))
+    version, table = secrets.randbits(62), ProjectSettings.__table__
+    changed = session.execute(sa.update(table).where(table.c.id == 1).values(rules_version=version))
+    if changed.rowcount == 0 and not any(isinstance(o, ProjectSettings) for o in session.new):
+        session.add(ProjectSettings(id=1, rules_version=version))

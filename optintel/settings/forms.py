@@ -1,9 +1,11 @@
 import phonenumbers
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, StringField,
+                     SubmitField, TextAreaField)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import secrets
+from ..models.settings import DEFAULT_RETRY_SCHEDULE
 from ..normalize import InvalidContact, normalize_email
 
 REGION_CHOICES = [(region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
@@ -18,7 +20,8 @@ def _strip(value):
 
 
 class ProjectSettingsForm(FlaskForm):
-    """The Opt-Intel > Settings subtab: default phone region and default SMTP connection."""
+    """The Opt-Intel > Settings subtab: default phone region, default SMTP connection, and how
+    deliveries are retried and where they may go (deliveries.settings validates those)."""
 
     default_phone_region = SelectField(
         "Default Phone Region", choices=REGION_CHOICES,
@@ -30,6 +33,23 @@ class ProjectSettingsForm(FlaskForm):
     smtp_password = PasswordField("SMTP Password", validators=[Length(max=1000)])
     clear_smtp_password = BooleanField("Clear the stored SMTP password")
     smtp_from = StringField("From Address", filters=[_strip])
+    retry_schedule = StringField(
+        "Retry Schedule",
+        description="Seconds to wait before each attempt of a delivery, comma-separated; the "
+                    "first is the first try (usually 0). At most 20 attempts and 2 days a wait; "
+                    "when they are spent, the delivery is marked failed. Left empty: the "
+                    f"Standard Webhooks schedule, {DEFAULT_RETRY_SCHEDULE}.")
+    allowed_target_cidrs = TextAreaField(
+        "Allowed Target Networks",
+        description="By default, Ping URL and Slack actions refuse loopback, private, "
+                    "link-local and cloud metadata addresses. They may reach the networks listed "
+                    "here anyway: CIDRs, one a line, e.g. 10.20.0.0/16.")
+    log_retention_days = IntegerField(
+        "Log retention (days)", validators=[
+            Optional(), NumberRange(1, 3650, message="Give a number of days from 1 to 3650.")],
+        description="Tracking Log rows (deliveries and their attempts, test runs, access "
+                    "records) older than this are deleted every hour; 1 to 3650 days. Left "
+                    "empty: unchanged.")
     submit = SubmitField("Save")
 
     def validate_smtp_from(self, field):
@@ -48,10 +68,17 @@ class ProjectSettingsForm(FlaskForm):
         if field.data and self.smtp_password.data:
             raise ValidationError("Either type a new password or clear the stored one, not both.")
 
+    def delivery_values(self):
+        """The delivery fields as deliveries.settings.apply_delivery_settings takes them."""
+        return {"retry_schedule": self.retry_schedule.data,
+                "allowed_target_cidrs": self.allowed_target_cidrs.data}
+
     def save_to(self, settings):
         """Copy the fields onto the settings row; the password changes only when typed or cleared."""
         for name in COPIED:
             setattr(settings, name, self[name].data)
+        if self.log_retention_days.data is not None:
+            settings.log_retention_days = self.log_retention_days.data
         if self.smtp_password.data:
             settings.smtp_password_encrypted = secrets.encrypt(self.smtp_password.data)
         elif self.clear_smtp_password.data:

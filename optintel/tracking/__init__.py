@@ -1,6 +1,6 @@
-"""The Tracking tab of the five levels: the rules table and the Add Rule pop-up."""
+"""The Tracking tab of the five levels: the rules table, the Add Rule and Test Run pop-ups."""
 from flask import Blueprint
 
 bp = Blueprint("tracking", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes, test_run_routes  # noqa: E402,F401

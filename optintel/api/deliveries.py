@@ -1,0 +1,57 @@
+"""Deliveries: what each tracking rule did for each event, with every attempt, and retrying one
+by hand."""
+from flask_login import current_user
+from flask_smorest import abort
+
+from ..deliveries.retrying import NotRetryable, retry
+from ..deliveries.visibility import visible_deliveries_query
+from ..extensions import db
+from ..models import Delivery
+from . import blueprint, fails_with
+from .schemas import DeliveryDetailSchema, DeliveryPageSchema, DeliveryQuerySchema
+
+bp = blueprint("/deliveries", "What tracking rules did for each event: one delivery per rule and "
+               "event, with its attempts. Global Admins see all of them; Campaign Managers and "
+               "List Owners those of the rules they manage.")
+
+
+def _visible_delivery(delivery_id):
+    query = visible_deliveries_query(current_user).where(Delivery.id == delivery_id)
+    return db.session.scalar(query) or abort(404, message="No such delivery.")
+
+
+@bp.route("", methods=["GET"])
+@fails_with(bp, 422)
+@bp.arguments(DeliveryQuerySchema, location="query")
+@bp.response(200, DeliveryPageSchema)
+def index(args):
+    """Deliveries after `after_id` in ascending id order, filtered by event, rule and status;
+    pass next_after_id to read on."""
+    query = visible_deliveries_query(current_user).where(Delivery.id > args.pop("after_id"))
+    limit = args.pop("limit")
+    for name, value in args.items():
+        query = query.where(getattr(Delivery, name) == value)
+    rows = db.session.scalars(query.order_by(Delivery.id).limit(limit + 1)).all()
+    items = rows[:limit]
+    return {"items": items, "next_after_id": items[-1].id if len(rows) > len(items) else None}
+
+
+@bp.route("/<int:delivery_id>", methods=["GET"])
+@fails_with(bp, 404)
+@bp.response(200, DeliveryDetailSchema)
+def show(delivery_id):
+    """One delivery with its attempts: the request sent (secrets masked) and the answer."""
+    return _visible_delivery(delivery_id)
+
+
+@bp.route("/<int:delivery_id>/retry", methods=["POST"])
+@fails_with(bp, 404, 409)
+@bp.response(202, DeliveryDetailSchema)
+def retry_delivery(delivery_id):
+    """Attempt a failed or succeeded delivery once more (409 while it is pending or retrying,
+    or when it was skipped); the workers run it shortly."""
+    delivery = _visible_delivery(delivery_id)
+    try:
+        return retry(delivery, current_user)
+    except NotRetryable as exc:
+        abort(409, message=str(exc))

@@ -1,0 +1,75 @@
+"""The Tracking Log's filters form: only what is shown. tracking_log.filters.LogFilter reads and
+checks the query string; its messages are put beside these fields."""
+import sqlalchemy as sa
+from wtforms import Form, SelectField, StringField
+
+from .. import actions
+from ..access import visible_campaigns_query, visible_lists_query
+from ..extensions import db
+from ..models import (ActionType, Campaign, DeliveryStatus, Level, Mailer, OptOutList, Role,
+                      TrackingRule, Trigger, campaign_lists, list_members)
+from ..rules.editing import visible_rules_query
+
+ANY = ("", "Any")
+
+
+def _enum_choices(enum, label=lambda member: member.label):
+    return [ANY] + [(member.value, label(member)) for member in enum]
+
+
+class FilterForm(Form):
+    """GET form: no CSRF token, every field optional; names as LogFilter reads them."""
+
+    date_from = StringField("From", render_kw={"type": "date"})
+    date_to = StringField("To", render_kw={"type": "date"})
+    level = SelectField("Level", choices=_enum_choices(Level), validate_choice=False)
+    scope_id = StringField("Scope ID", render_kw={"inputmode": "numeric", "placeholder": "Any"})
+    trigger = SelectField("Trigger", choices=_enum_choices(Trigger), validate_choice=False)
+    action = SelectField("Action", validate_choice=False, choices=_enum_choices(
+        ActionType, lambda member: actions.get(member).label))
+    status = SelectField("Status", choices=_enum_choices(DeliveryStatus), validate_choice=False)
+    host = StringField("Host", render_kw={"placeholder": "hooks.example.com"})
+    list_id = SelectField("List", validate_choice=False)
+    mailer_id = SelectField("Mailer", validate_choice=False)
+    campaign_id = SelectField("Campaign", validate_choice=False)
+    rule_id = SelectField("Rule", validate_choice=False)
+    contact = StringField("Contact", render_kw={"placeholder": "Email, phone or MD5",
+                                                "autocomplete": "off"})
+
+    def __init__(self, args, user, log_filter):
+        super().__init__(formdata=args)
+        self.list_id.choices = [ANY] + [(str(lst.id), f"{lst.name} ({lst.channel.label})")
+                                        for lst in _lists(user)]
+        self.campaign_id.choices = [ANY] + [(str(c.id), c.name) for c in _campaigns(user)]
+        self.mailer_id.choices = [ANY] + [
+            (str(m.id), m.nickname) for m in
+            db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
+        self.rule_id.choices = [ANY] + [
+            (str(r.id), f"#{r.id} {actions.get(r.action).label}") for r in
+            db.session.scalars(visible_rules_query(user).order_by(TrackingRule.id.desc()))]
+        for name, message in log_filter.errors.items():
+            self[name].errors = [message]
+
+
+def _lists(user):
+    """The lists whose events the user's rows may be about."""
+    if user.role == Role.CAMPAIGN_MANAGER:
+        scrubbed = sa.select(campaign_lists.c.list_id).where(campaign_lists.c.campaign_id.in_(
+            sa.select(Campaign.id).where(Campaign.manager_id == user.id)))
+        ids = sa.union(scrubbed, sa.select(list_members.c.member_id)
+                       .where(list_members.c.group_id.in_(scrubbed)))
+        query = sa.select(OptOutList).where(OptOutList.id.in_(ids))
+    else:
+        query = visible_lists_query(user)
+    return db.session.scalars(query.order_by(OptOutList.name)).all()
+
+
+def _campaigns(user):
+    """The campaigns the user manages; for List Owners, those scrubbed against their lists."""
+    if user.role == Role.LIST_OWNER:
+        owned = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
+        query = sa.select(Campaign).where(Campaign.id.in_(
+            sa.select(campaign_lists.c.campaign_id).where(campaign_lists.c.list_id.in_(owned))))
+    else:
+        query = visible_campaigns_query(user)
+    return db.session.scalars(query.order_by(Campaign.name)).all()

@@ -1,0 +1,121 @@
+"""The Tracking Log's filters, read from the query string (so they can be bookmarked) and
+applied to the denormalised deliveries table, one index per filter."""
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+
+from ..models import ActionType, Channel, DeliveryStatus, Level, ProjectSettings, Trigger
+from ..normalize import MD5_RE, InvalidContact, md5_of, normalize
+
+ENUMS = {"level": Level, "trigger": Trigger, "action": ActionType, "status": DeliveryStatus}
+IDS = ("scope_id", "list_id", "mailer_id", "campaign_id", "rule_id")
+# Filters that only depend on the rule: the chart can read them from the hourly counts.
+RULE_FILTERS = {"level", "scope_id", "trigger", "action", "host", "rule_id", "status"}
+
+
+@dataclass
+class LogFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    level: Level | None = None
+    scope_id: int | None = None
+    trigger: Trigger | None = None
+    action: ActionType | None = None
+    status: DeliveryStatus | None = None
+    host: str = ""
+    list_id: int | None = None
+    mailer_id: int | None = None
+    campaign_id: int | None = None
+    rule_id: int | None = None
+    contact: str = ""
+    errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args):
+        """The filter of a query string; a value that makes no sense is dropped with a message
+        in `errors`, by field."""
+        found, errors = cls(), {}
+        for name in ("date_from", "date_to"):
+            value = args.get(name, "").strip()
+            if value:
+                try:
+                    setattr(found, name, date.fromisoformat(value))
+                except ValueError:
+                    errors[name] = "Give a date as YYYY-MM-DD."
+        for name, enum in ENUMS.items():
+            value = args.get(name, "").strip()
+            if value:
+                try:
+                    setattr(found, name, enum(value))
+                except ValueError:
+                    errors[name] = f"Choose one of: {', '.join(m.value for m in enum)}."
+        for name in IDS:
+            value = args.get(name, "").strip()
+            if value:
+                if value.isdigit():
+                    setattr(found, name, int(value))
+                else:
+                    errors[name] = "Give a number."
+        found.host = args.get("host", "").strip().lower()
+        found.contact = args.get("contact", "").strip()
+        if found.contact:
+            try:
+                contact_md5(found.contact)
+            except InvalidContact as exc:
+                errors["contact"] = str(exc)
+                found.contact = ""
+        found.errors = errors
+        return found
+
+    def args(self):
+        """The filter as query-string arguments (only those set)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "errors" and value not in (None, ""):
+                out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    @property
+    def only_rule_filters(self):
+        return set(self.args()) - {"date_from", "date_to"} <= RULE_FILTERS
+
+    def conditions(self, table):
+        """SQL conditions on a table with the deliveries' columns (deliveries, counts)."""
+        conditions = []
+        for name in ("level", "scope_id", "trigger", "action", "status", "list_id", "mailer_id",
+                     "campaign_id", "rule_id"):
+            value = getattr(self, name)
+            if value is not None:
+                conditions.append(table.c[name] == value)
+        if self.host:
+            conditions.append(table.c.host == self.host)
+        if self.contact:
+            conditions.append(table.c.contact_md5 == contact_md5(self.contact))
+        moment = table.c.hour if "hour" in table.c else table.c.created_at
+        if self.date_from:
+            conditions.append(moment >= start_of(self.date_from))
+        if self.date_to:
+            conditions.append(moment < start_of(self.date_to + timedelta(days=1)))
+        return conditions
+
+
+def start_of(day):
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def contact_md5(text):
+    """The MD5 a typed contact filter stands for: an MD5 as it is, else the MD5 of the
+    normalised email address or phone number."""
+    text = text.strip()
+    if MD5_RE.match(text.lower()):
+        return text.lower()
+    channel = Channel.EMAIL if "@" in text else Channel.PHONE
+    return md5_of(normalize(channel, text, ProjectSettings.get().default_phone_region))
+
+
+def apply(query, table, log_filter):
+    """`query` narrowed by the filter."""
+    conditions = log_filter.conditions(table)
+    return query.where(sa.and_(*conditions)) if conditions else query
