@@ -419,7 +419,8 @@ class HttpSink:
         # A client that gave up (a timeout, a killed worker) is expected here, not an error.
         self.server.handle_error = lambda request, client_address: None
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="http-sink").start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True, name="http-sink").start()
 
     def script(self, path, *replies):
         """Answer the next requests to `path` with these replies, in order."""

@@ -12,7 +12,7 @@ from optintel.contact_changes import Origin, add_contacts
 from optintel.deliveries.executor import execute
 from optintel.events.dispatch import dispatch
 from optintel.extensions import db
-from optintel.models import Delivery, DeliveryStatus, ProjectSettings, Role
+from optintel.models import Delivery, DeliveryStatus, LogAccess, ProjectSettings, Role
 from optintel.queue import DELIVERIES_QUEUE
 from tests.conftest import ApiClient, free_port
 
@@ -333,3 +333,13 @@ def test_openapi_documents_the_deliveries(app):
     event = paths["/api/v1/events/{event_id}"]["get"]["responses"]["200"]
     assert event["content"]["application/json"]["schema"] == \
         {"$ref": "#/components/schemas/EventWithDeliveries"}
+
+
+def test_reading_a_deliverys_attempts_is_recorded_as_a_log_access(api, make_list):
+    ping_rule(api)
+    added(make_list(), "ann@example.com")
+    [delivery_id] = ids(api.get("/deliveries"))
+    assert db.session.query(LogAccess).count() == 0
+    assert api.get(f"/deliveries/{delivery_id}").status_code == 200
+    [access] = db.session.query(LogAccess).all()
+    assert access.delivery_id == delivery_id and access.user is not None

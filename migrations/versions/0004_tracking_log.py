@@ -33,7 +33,7 @@ def upgrade():
     sa.UniqueConstraint('hour', 'rule_id', 'status', name=op.f('uq_delivery_counts_hour_rule_id_status'))
     )
     with op.batch_alter_table('delivery_counts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_delivery_counts_hour'), ['hour'], unique=False)
+        batch_op.create_index('ix_delivery_counts_chart', ['hour', 'status', 'count'], unique=False)
 
     op.create_table('test_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -104,7 +104,7 @@ def downgrade():
 
     op.drop_table('test_runs')
     with op.batch_alter_table('delivery_counts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_delivery_counts_hour'))
+        batch_op.drop_index('ix_delivery_counts_chart')
 
     op.drop_table('delivery_counts')
     # ### end Alembic commands ###

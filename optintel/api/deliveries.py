@@ -6,7 +6,7 @@ from flask_smorest import abort
 from ..deliveries.retrying import NotRetryable, retry
 from ..deliveries.visibility import visible_deliveries_query
 from ..extensions import db
-from ..models import Delivery
+from ..models import Delivery, LogAccess
 from . import blueprint, fails_with
 from .schemas import DeliveryDetailSchema, DeliveryPageSchema, DeliveryQuerySchema
 
@@ -40,8 +40,12 @@ def index(args):
 @fails_with(bp, 404)
 @bp.response(200, DeliveryDetailSchema)
 def show(delivery_id):
-    """One delivery with its attempts: the request sent (secrets masked) and the answer."""
-    return _visible_delivery(delivery_id)
+    """One delivery with its attempts: the request sent (secrets masked) and the answer. The
+    attempts may hold the plain contact, so each read is recorded as a log access, as the
+    Tracking Log's confirmation is."""
+    delivery = _visible_delivery(delivery_id)
+    LogAccess.record(current_user, delivery_id=delivery.id)
+    return delivery
 
 
 @bp.route("/<int:delivery_id>/retry", methods=["POST"])

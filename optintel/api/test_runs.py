@@ -4,7 +4,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields
 
 from ..extensions import db
-from ..models import ActionType, DeliveryStatus, Level, TestRun, Trigger
+from ..models import ActionType, DeliveryStatus, Level, LogAccess, TestRun, Trigger
 from ..rules.editing import may_manage, scope_of
 from . import blueprint, fails_with
 
@@ -52,8 +52,10 @@ class TestRunDetailSchema(TestRunSchema):
 @fails_with(bp, 404)
 @bp.response(200, TestRunDetailSchema)
 def show(run_id):
-    """One Test Run with its result once a worker has run it."""
+    """One Test Run with its result once a worker has run it; each read is recorded as a log
+    access."""
     run = db.session.get(TestRun, run_id)
     if run is None or not may_manage(current_user, run.level, scope_of(run.level, run.scope_id)):
         abort(404, message="No such test run.")
+    LogAccess.record(current_user, test_run_id=run.id)
     return run

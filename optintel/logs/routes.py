@@ -84,8 +84,7 @@ def delivery_log(delivery_id):
     if request.method == "GET":
         return render_template("logs/_confirm_access.html", subject=f"delivery #{delivery.id}",
                                url=url_for(".delivery_log", delivery_id=delivery.id))
-    db.session.add(LogAccess(user=current_user, delivery_id=delivery.id))
-    db.session.commit()
+    LogAccess.record(current_user, delivery_id=delivery.id)
     return render_template("logs/_delivery_log.html", delivery=delivery)
 
 
@@ -132,8 +131,7 @@ def test_run_log(run_id):
     if request.method == "GET":
         return render_template("logs/_confirm_access.html", subject=f"test run #{run.id}",
                                url=url_for(".test_run_log", run_id=run.id))
-    db.session.add(LogAccess(user=current_user, test_run_id=run.id))
-    db.session.commit()
+    LogAccess.record(current_user, test_run_id=run.id)
     return render_template("logs/_test_run_log.html", run=run)
 
 
