@@ -2,6 +2,7 @@
 file, stopped group by group, and told to die with the bench should the bench be killed."""
 import ctypes
 import os
+from collections import Counter
 import signal
 import socket
 import subprocess
@@ -47,15 +48,17 @@ class Children:
     """The processes the bench started; stop_all() ends every one of them."""
 
     def __init__(self, log_dir):
-        self.log_dir, self.procs, self.started = log_dir, [], []
+        self.log_dir, self.procs, self.started, self.kinds = log_dir, [], [], {}
 
-    def start(self, name, argv, **popen):
+    def start(self, name, argv, kind=None, **popen):
+        """Start a process, logging to `name`.log; its CPU time counts under `kind` (or name)."""
         with open(self.log_dir / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     preexec_fn=_die_with_parent, **popen)
         self.procs.append(proc)
         self.started.append(proc.pid)
+        self.kinds[proc.pid] = kind or name
         return proc
 
     def stop(self, procs, timeout=15):
@@ -76,10 +79,9 @@ class Children:
 
     def cpu_seconds(self):
         """CPU time (user + system) used so far by the running processes of the groups started
-        here, and by this process; None where /proc is not there."""
-        groups, ticks = set(self.started), os.sysconf("SC_CLK_TCK")
-        own = os.times()
-        total = own.user + own.system
+        here, by kind, and by this process ("bench"); None where /proc is not there."""
+        ticks, own = os.sysconf("SC_CLK_TCK"), os.times()
+        seconds = Counter(bench=own.user + own.system)
         try:
             entries = os.listdir("/proc")
         except FileNotFoundError:
@@ -93,9 +95,9 @@ class Children:
             except OSError:
                 continue
             # After the command name: state, ppid, pgrp, ... utime (12th), stime (13th).
-            if int(fields[2]) in groups:
-                total += (int(fields[11]) + int(fields[12])) / ticks
-        return total
+            if int(fields[2]) in self.kinds:
+                seconds[self.kinds[int(fields[2])]] += (int(fields[11]) + int(fields[12])) / ticks
+        return seconds
 
     def stop_all(self):
         self.stop(list(reversed(self.procs)))

@@ -9,15 +9,15 @@ adds contacts through the REST API and reports:
      succeeded, read from the database;
  (b) event-to-delivery latency p50/p99 in a steady phase at 200 events a second;
  (c) the naive way: the same pipeline with one RQ job per delivery, on a sample;
- (d) the raw ceiling: the same signed POSTs sent by a plain thread-pool client to the same sink;
+ (d) the raw ceiling: the same signed POSTs sent straight to the sink by a plain urllib3
+     thread pool (the fastest thread count of a short probe), and for reference by a bare
+     asyncio client;
 and the ratios (a)/(c) and (a)/(d), against the targets of the issue.
 
     .venv/bin/python bench/throughput.py [--contacts 100000] [--workers 2] [--json]
 """
 import argparse
 import base64
-import hashlib
-import itertools
 import json
 import logging
 import math
@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -45,12 +44,13 @@ from rq import Worker  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
 
 from optintel import catalog, create_app  # noqa: E402
-from optintel.actions.ping_url import CONTENT_TYPES, render_body, signature_headers  # noqa: E402
 from optintel.config import Config  # noqa: E402
+from optintel.deliveries.queueing import IN_FLIGHT  # noqa: E402
 from optintel.extensions import db  # noqa: E402
 from optintel.models import (ApiKey, Attempt, Delivery, DeliveryStatus, Event, Role,  # noqa: E402
                              User)
 
+from ceiling import SignedPosts, with_asyncio, with_threads  # noqa: E402
 from processes import Children, free_port, port_open, wait_until  # noqa: E402
 
 RULES = 3
@@ -63,6 +63,8 @@ RULE_HEADERS = {"X-Bench-Source": "opt-intel"}
 TARGETS = {"a/c": 10.0, "a/d": 0.5, "p99": 1.0}
 # A phase that makes no progress for this long has failed.
 STALL_SECONDS = 120
+# The ceiling client's thread counts tried (with OPTINTEL_CONCURRENCY) on a probe of POSTs.
+CEILING_THREADS, PROBE_POSTS, ASYNCIO_CONNECTIONS = (1, 4, 8), 5000, 32
 
 
 def say(message):
@@ -112,7 +114,7 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="optintel-bench-"))
         self.children = Children(self.tmp)
         self.secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-        self.workers, self.expected = [], 0
+        self.workers = []
 
     # Setting up ------------------------------------------------------------------------------
 
@@ -172,7 +174,7 @@ class Bench:
         env = dict(self.env, **{k: str(v) for k, v in settings.items()})
         self.workers = [self.children.start(f"worker-{n}-{time.monotonic_ns()}",
                                             [sys.executable, "-m", "flask", "worker"],
-                                            cwd=ROOT, env=env)
+                                            kind="workers", cwd=ROOT, env=env)
                         for n in range(self.args.workers)]
         wait_until(lambda: Worker.count(connection=self.redis) == self.args.workers, 60,
                    f"{self.args.workers} worker(s) to listen")
@@ -205,29 +207,37 @@ class Bench:
     # Measuring -------------------------------------------------------------------------------
 
     @staticmethod
-    def status_counts():
+    def last_delivery_id():
+        with db.engine.connect() as conn:
+            return conn.scalar(sa.select(sa.func.max(Delivery.__table__.c.id))) or 0
+
+    @staticmethod
+    def _counts(after_id):
+        """(deliveries created after that id, deliveries in flight): two index range scans, so
+        that watching a phase costs the machine next to nothing."""
         table = Delivery.__table__
         with db.engine.connect() as conn:
-            return {str(status): count for status, count in conn.execute(
-                sa.select(table.c.status, sa.func.count()).group_by(table.c.status))}
+            return (conn.scalar(sa.select(sa.func.count()).where(table.c.id > after_id)),
+                    conn.scalar(sa.select(sa.func.count()).where(table.c.status.in_(IN_FLIGHT))))
 
-    def wait_for_deliveries(self, what):
-        """Wait until every delivery expected so far has ended (succeeded, failed or skipped)."""
-        ended = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+    def wait_for_deliveries(self, what, after_id, expected):
+        """Wait until the phase's `expected` deliveries (ids above `after_id`) exist and none of
+        them is pending or retrying any more."""
         done, progress_at, said_at = -1, time.monotonic(), time.monotonic()
         while True:
-            counts = self.status_counts()
-            now_done = sum(counts.get(str(s), 0) for s in ended)
-            if now_done >= self.expected:
-                return counts
+            created, in_flight = self._counts(after_id)
+            now_done = created - in_flight
+            if created >= expected and not in_flight:
+                return
             if now_done != done:
                 done, progress_at = now_done, time.monotonic()
             elif time.monotonic() - progress_at > STALL_SECONDS:
-                raise RuntimeError(f"{what}: no progress for {STALL_SECONDS} s at {counts}")
+                raise RuntimeError(f"{what}: no progress for {STALL_SECONDS} s, {created:,} of "
+                                   f"{expected:,} deliveries created, {in_flight:,} in flight")
             if time.monotonic() - said_at >= 10:
-                say(f"  {what}: {now_done:,} of {self.expected:,} deliveries ended {counts}")
+                say(f"  {what}: {now_done:,} of {expected:,} deliveries ended")
                 said_at = time.monotonic()
-            time.sleep(0.25 if self.expected - now_done > 1000 else 0.05)
+            time.sleep(0.5 if expected - now_done > 5000 else 0.05)
 
     @staticmethod
     def _of_list(list_id, *columns):
@@ -272,11 +282,15 @@ class Bench:
                 sorted((dispatched - occurred).total_seconds() for _, dispatched, occurred in rows))
 
     def cpu_ms_since(self, cpu_before, count):
-        """Milliseconds of CPU, of the bench and every process it started, per unit of work."""
+        """Milliseconds of CPU per unit of work since `cpu_before`: in all ("total") and by
+        kind of process (the bench itself, the web app, the workers, the sink, Redis)."""
         cpu_now = self.children.cpu_seconds()
         if cpu_before is None or cpu_now is None or not count:
             return None
-        return (cpu_now - cpu_before) * 1000 / count
+        # The phases take both readings while the same processes run.
+        used = {kind: cpu_now[kind] - cpu_before.get(kind, 0) for kind in cpu_now}
+        return {"total": sum(used.values()) * 1000 / count,
+                **{kind: seconds * 1000 / count for kind, seconds in sorted(used.items())}}
 
     def sink_get(self, path):
         return json.loads(self.sink.request("GET", path, retries=False, timeout=10).data)
@@ -303,13 +317,12 @@ class Bench:
         list_id = self.new_list("Bench bulk")
         emails = [f"bulk{n}@example.com" for n in range(self.args.contacts)]
         say(f"(a) Adding {len(emails):,} contacts through the API, {self.args.batch:,} a call")
-        cpu, started = self.children.cpu_seconds(), datetime.now(timezone.utc)
-        clock = time.monotonic()
+        after_id, cpu = self.last_delivery_id(), self.children.cpu_seconds()
+        started, clock = datetime.now(timezone.utc), time.monotonic()
         added = self.add_all(list_id, emails)
         api_seconds = time.monotonic() - clock
-        self.expected += added * RULES
         say(f"  added in {api_seconds:.1f} s; waiting for {added * RULES:,} deliveries")
-        self.wait_for_deliveries("bulk")
+        self.wait_for_deliveries("bulk", after_id, added * RULES)
         figures = self.phase(list_id, started)
         figures.update(contacts=added, api_seconds=api_seconds,
                        cpu_ms_each=self.cpu_ms_since(cpu, figures["succeeded"]),
@@ -324,7 +337,8 @@ class Bench:
         list_id = self.new_list("Bench steady")
         say(f"(b) Steady phase: {rate} events/s ({calls_per_second:g} calls/s × {per_call}) "
             f"for {calls / calls_per_second:g} s")
-        futures, cpu, clock = [], self.children.cpu_seconds(), time.monotonic()
+        after_id, futures = self.last_delivery_id(), []
+        cpu, clock = self.children.cpu_seconds(), time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             for n in range(calls):
                 delay = clock + n / calls_per_second - time.monotonic()
@@ -334,8 +348,7 @@ class Bench:
                 futures.append(pool.submit(self.api.add, list_id, emails))
             added = sum(f.result() for f in futures)
         sent_seconds = time.monotonic() - clock
-        self.expected += added * RULES
-        self.wait_for_deliveries("steady")
+        self.wait_for_deliveries("steady", after_id, added * RULES)
         cpu_ms_each = self.cpu_ms_since(cpu, added)
         latencies, dispatch_latencies = self.latencies(list_id)
         figures = self.phase(list_id, datetime.now(timezone.utc))
@@ -357,60 +370,36 @@ class Bench:
         emails = [f"naive{n}@example.com" for n in range(contacts)]
         say(f"(c) Naive way on a sample: {contacts:,} contacts, {contacts * RULES:,} deliveries, "
             f"one RQ job each")
-        cpu, started = self.children.cpu_seconds(), datetime.now(timezone.utc)
+        after_id, cpu = self.last_delivery_id(), self.children.cpu_seconds()
+        started = datetime.now(timezone.utc)
         added = self.add_all(list_id, emails)
-        self.expected += added * RULES
-        self.wait_for_deliveries("naive")
+        self.wait_for_deliveries("naive", after_id, added * RULES)
         figures = self.phase(list_id, started)
         figures.update(contacts=added, cpu_ms_each=self.cpu_ms_since(cpu, figures["succeeded"]))
         self.stop_workers()
         return figures
 
     def ceiling(self, total):
-        """(d): the same signed POSTs straight to the sink from a plain thread-pool client."""
-        concurrency = Config.OPTINTEL_CONCURRENCY
-        say(f"(d) Raw ceiling: {total:,} signed POSTs from {concurrency} threads over urllib3 "
-            f"keep-alive connections")
-        pool = urllib3.HTTPConnectionPool("127.0.0.1", self.sink_port, maxsize=concurrency,
-                                          block=True)
-        host = f"127.0.0.1:{self.sink_port}"
-        numbers, failures = itertools.count(), []
-        occurred_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-        def post_until_done():
-            for n in iter(numbers.__next__, None):
-                if n >= total:
-                    return
-                contact, rule_id = n // RULES, self.rule_ids[n % RULES]
-                email = f"bulk{contact}@example.com"
-                values = {"event_id": str(contact + 1), "trigger": "contact_added",
-                          "email": email, "contact_md5": hashlib.md5(email.encode()).hexdigest(),
-                          "list_name": "Bench bulk", "source": "api",
-                          "occurred_at": occurred_at, "rule_id": str(rule_id)}
-                body = render_body("json", RULE_BODY, values)
-                headers = {"Host": host, "User-Agent": "Opt-Intel-Event-Tracking/1.0",
-                           **RULE_HEADERS, "Content-Type": CONTENT_TYPES["json"],
-                           **signature_headers(self.secret, n + 1, body)}
-                response = pool.urlopen("POST", f"/hooks/{n % RULES + 1}", body=body.encode(),
-                                        headers=headers, redirect=False, retries=False,
-                                        timeout=10, preload_content=False)
-                response.read(4096)
-                response.drain_conn()
-                response.release_conn()
-                if response.status != 200:
-                    failures.append(response.status)
-
-        threads = [threading.Thread(target=post_until_done) for _ in range(concurrency)]
-        cpu, clock = self.children.cpu_seconds(), time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - clock
-        if failures:
-            raise RuntimeError(f"The sink refused {len(failures)} ceiling POSTs: {failures[:5]}")
+        """(d): the same signed POSTs straight to the sink from a plain urllib3 thread pool, with
+        the thread count a short probe finds fastest; and, for reference, from a bare asyncio
+        client."""
+        posts = SignedPosts(self.sink_port, self.secret, self.rule_ids, RULE_BODY, RULE_HEADERS,
+                            "Bench bulk")
+        probe = min(PROBE_POSTS, total)
+        probes = {threads: probe / with_threads(posts, probe, threads)
+                  for threads in sorted({*CEILING_THREADS, Config.OPTINTEL_CONCURRENCY})}
+        threads = max(probes, key=probes.get)
+        say(f"(d) Raw ceiling: {total:,} signed POSTs from {threads} thread(s) over urllib3 "
+            f"keep-alive connections, the fastest in a probe of {probe:,} POSTs: "
+            + ", ".join(f"{n} thread(s) {rate:,.0f}/s" for n, rate in probes.items()))
+        cpu = self.children.cpu_seconds()
+        seconds = with_threads(posts, total, threads)
+        cpu_ms_each = self.cpu_ms_since(cpu, total)
+        say(f"    and from a bare asyncio client over {ASYNCIO_CONNECTIONS} connections")
+        bare_seconds = with_asyncio(posts, total, ASYNCIO_CONNECTIONS)
         return {"posts": total, "seconds": seconds, "per_second": total / seconds,
-                "concurrency": concurrency, "cpu_ms_each": self.cpu_ms_since(cpu, total)}
+                "threads": threads, "probe_per_second": probes, "cpu_ms_each": cpu_ms_each,
+                "bare_asyncio_per_second": total / bare_seconds}
 
     def run(self):
         load_before = os.getloadavg()[0]
@@ -439,6 +428,7 @@ class Bench:
             "d_ceiling_posts_per_second": d["per_second"], "d": d,
             "ratio_a_c": ratio(a["per_second"], c["per_second"]),
             "ratio_a_d": ratio(a["per_second"], d["per_second"]),
+            "ratio_a_bare_asyncio": ratio(a["per_second"], d["bare_asyncio_per_second"]),
             "sink": sink,
             "all_succeeded": all(not p["not_succeeded"] and p["succeeded"] == p["deliveries"]
                                  for p in (a, b, c)),
@@ -474,12 +464,21 @@ def print_report(f):
     print("      the same API, workers, rules and sink with OPTINTEL_DELIVERY_BATCH=1: one RQ job "
           "per delivery, each claiming, rendering, signing, POSTing and recording it")
     print(f"(d) raw ceiling: {d['posts']:,} signed POSTs in {d['seconds']:.1f} s = "
-          f"{d['per_second']:,.0f} POSTs/s ({d['concurrency']} threads, one urllib3 keep-alive "
-          f"pool, same bodies and signing)")
+          f"{d['per_second']:,.0f} POSTs/s")
+    probes = ", ".join(f"{n}: {rate:,.0f}/s" for n, rate in d["probe_per_second"].items())
+    print(f"      the same paths, bodies, headers and signatures from {d['threads']} thread(s) "
+          f"sharing one urllib3 keep-alive pool (the workers' HTTP library), the fastest thread "
+          f"count in a probe ({probes}); for reference, a bare asyncio client without an HTTP "
+          f"library sends them at {d['bare_asyncio_per_second']:,.0f}/s, (a)/that = "
+          f"{f['ratio_a_bare_asyncio']:.2f}")
     if a["cpu_ms_each"] is not None:
-        print(f"CPU time of the bench and all its processes: (a) {a['cpu_ms_each']:.2f} ms a "
-              f"delivery, (b) {b['cpu_ms_each']:.2f} ms an event ({RULES} deliveries), (c) "
-              f"{c['cpu_ms_each']:.2f} ms a delivery, (d) {d['cpu_ms_each']:.2f} ms a POST")
+        print("CPU time of the bench and its processes, in ms:")
+        for key, unit in (("a", "a delivery"), ("b", f"an event ({RULES} deliveries)"),
+                          ("c", "a delivery"), ("d", "a POST")):
+            cpu = dict(f[key]["cpu_ms_each"])
+            parts = ", ".join(f"{kind} {ms:.2f}" for kind, ms in cpu.items()
+                              if kind != "total" and ms >= 0.005)
+            print(f"      ({key}) {cpu['total']:.2f} {unit} ({parts})")
     print(f"(a)/(c) = {f['ratio_a_c']:.1f}   target ≥ {TARGETS['a/c']:g}: {met('a/c')}")
     print(f"(a)/(d) = {f['ratio_a_d']:.2f}  target ≥ {TARGETS['a/d']:g}: {met('a/d')}")
     print(f"p99     = {b['p99']:.3f} s  target < {TARGETS['p99']:g} s: {met('p99')}")

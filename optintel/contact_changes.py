@@ -135,9 +135,10 @@ def _add(opt_out_list, wanted, origin, outcome):
         rows = [{"list_id": opt_out_list.id, "md5": d, "value": wanted[d] if keep_plain else None,
                  "source": origin.source, "mailer_id": origin.mailer_id,
                  "campaign_id": origin.campaign_id, "created_at": now} for d in digests]
-        stmt = (insert_ignoring_duplicates(table).values(rows)
+        # Rows as executemany parameters: one cached statement, not one compiled per batch.
+        stmt = (insert_ignoring_duplicates(table)
                 .returning(table.c.md5, table.c.value, table.c.mailer_id, table.c.campaign_id))
-        inserted = [row._asdict() for row in db.session.execute(stmt)]
+        inserted = [row._asdict() for row in db.session.execute(stmt, rows)]
         outcome.changed += len(inserted)
         outcome.unchanged += len(digests) - len(inserted)
         outcome.event_ids += _record(opt_out_list, Trigger.CONTACT_ADDED, inserted, origin, now)

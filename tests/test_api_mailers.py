@@ -68,7 +68,8 @@ def test_patch_changes_only_the_given_fields(api, make_mailer):
 
 
 def test_patch_keeps_its_own_nickname_but_not_anothers(api, make_mailer):
-    mailer, other = make_mailer(nickname="acme"), make_mailer(nickname="zeta")
+    mailer = make_mailer(nickname="acme")
+    make_mailer(nickname="zeta")
     assert api.patch(f"/mailers/{mailer.id}", json={"nickname": "acme"}).status_code == 200
     response = api.patch(f"/mailers/{mailer.id}", json={"nickname": "zeta", "email": "x"})
     assert response.status_code == 422

@@ -33,9 +33,10 @@ def dispatch(event_ids):
             for event in events for match in index.match(event)]
     table, created, by_key = Delivery.__table__, [], {(r["rule_id"], r["event_id"]): r for r in rows}
     for start in range(0, len(rows), CHUNK):
-        stmt = (insert_ignoring_duplicates(table).values(rows[start:start + CHUNK])
+        # Rows as executemany parameters: one cached statement, not one compiled per chunk.
+        stmt = (insert_ignoring_duplicates(table)
                 .returning(table.c.id, table.c.rule_id, table.c.event_id))
-        created += db.session.execute(stmt).all()
+        created += db.session.execute(stmt, rows[start:start + CHUNK]).all()
     counts.move([(by_key[(rule_id, event_id)], None, DeliveryStatus.PENDING)
                  for _, rule_id, event_id in created])
     db.session.execute(sa.update(Event.__table__)
