@@ -43,7 +43,7 @@ browser:
 	else echo "Note: /usr/bin/chromium is missing; the browser tests need it" \
 		"(as root: apt-get install chromium)."; fi
 
-# The throughput benchmark of issue 4, several minutes; e.g. BENCH_ARGS="--contacts 10000 --json".
+# The throughput benchmark, several minutes; e.g. BENCH_ARGS="--contacts 10000 --json".
 bench: setup
 	$(BIN)/python bench/throughput.py $(BENCH_ARGS)
 

@@ -1,4 +1,4 @@
-"""Speed of the Tracking Log with real volumes (issue 5, "Fast with real volumes").
+"""Speed of the Tracking Log with real volumes.
 
 Fills a fresh database (a SQLite file by default; --database-url for PostgreSQL, or --postgres
 for a throwaway PostgreSQL cluster started here as .ci/run starts one) with 1,000,000

@@ -1,4 +1,4 @@
-"""Throughput of the delivery pipeline on one machine (issue 4, "Speed").
+"""Throughput of the delivery pipeline on one machine.
 
 In one run it starts its own redis-server, a temporary SQLite database (or --database-url), the
 web app under gunicorn, N `flask worker` processes and a local HTTP sink, all on 127.0.0.1;
@@ -12,7 +12,9 @@ adds contacts through the REST API and reports:
  (d) the raw ceiling: the same signed POSTs sent straight to the sink by a plain urllib3
      thread pool (the fastest thread count of a short probe), and for reference by a bare
      asyncio client;
-and the ratios (a)/(c) and (a)/(d), against the targets of the issue.
+and the ratios (a)/(c) and (a)/(d), against their targets, with the CPU time each
+phase used. OPTINTEL_* settings in the environment (OPTINTEL_DELIVERY_BATCH,
+OPTINTEL_CONCURRENCY) reach the workers.
 
     .venv/bin/python bench/throughput.py [--contacts 100000] [--workers 2] [--json]
 """
@@ -68,6 +70,7 @@ CEILING_THREADS, PROBE_POSTS, ASYNCIO_CONNECTIONS = (1, 4, 8), 5000, 32
 
 
 def say(message):
+    """Progress on stderr; stdout is for the figures."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -79,6 +82,7 @@ def percentile(sorted_values, p):
 
 
 def sqlalchemy_url(url):
+    """The URL as SQLAlchemy wants it (psycopg 3 for PostgreSQL), as optintel.config does."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
@@ -93,6 +97,7 @@ class Api:
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
     def call(self, method, path, body=None, expect=(200,)):
+        """The JSON answer of a request; RuntimeError for an unexpected status."""
         response = self.pool.request(method, "/api/v1" + path, headers=self.headers,
                                      body=json.dumps(body).encode() if body is not None else None,
                                      retries=False, timeout=120)
@@ -119,6 +124,7 @@ class Bench:
     # Setting up ------------------------------------------------------------------------------
 
     def start(self):
+        """Start every process, then create the API key and the rules."""
         redis_port, self.sink_port, web_port = free_port(), free_port(), free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         database_url = self.args.database_url or f"sqlite:///{self.tmp / 'bench.db'}"
@@ -180,6 +186,7 @@ class Bench:
                    f"{self.args.workers} worker(s) to listen")
 
     def stop_workers(self):
+        """Stop the workers; returns once Redis no longer lists them."""
         self.children.stop(self.workers)
         self.workers = []
         wait_until(lambda: Worker.count(connection=self.redis) == 0, 30, "the workers to leave")
@@ -202,12 +209,14 @@ class Bench:
                                     "signing_secret": self.secret}}
 
     def new_list(self, name):
+        """A new Single email list, made through the API; its id."""
         return self.api.call("POST", "/email-lists", {"name": name}, expect=(201,))["id"]
 
     # Measuring -------------------------------------------------------------------------------
 
     @staticmethod
     def last_delivery_id():
+        """The highest delivery id so far: a phase's deliveries come after it."""
         with db.engine.connect() as conn:
             return conn.scalar(sa.select(sa.func.max(Delivery.__table__.c.id))) or 0
 
@@ -293,6 +302,7 @@ class Bench:
                 **{kind: seconds * 1000 / count for kind, seconds in sorted(used.items())}}
 
     def sink_get(self, path):
+        """The sink's JSON answer at that path."""
         return json.loads(self.sink.request("GET", path, retries=False, timeout=10).data)
 
     def verify_last_signature(self):
@@ -307,6 +317,7 @@ class Bench:
     # The phases ------------------------------------------------------------------------------
 
     def add_all(self, list_id, emails):
+        """Add the emails in API calls of --batch; returns how many were added."""
         batch, added = self.args.batch, 0
         for start in range(0, len(emails), batch):
             added += self.api.add(list_id, emails[start:start + batch])
@@ -402,6 +413,7 @@ class Bench:
                 "bare_asyncio_per_second": total / bare_seconds}
 
     def run(self):
+        """All the phases, in order; the figures."""
         load_before = os.getloadavg()[0]
         self.start()
         sink_before = self.sink_get("/__stats")["requests"]
@@ -416,6 +428,7 @@ class Bench:
         return figures
 
     def report(self, a, b, c, d, sink):
+        """The figures of the phases, their ratios and whether the targets are met."""
         ratio = lambda x, y: x / y if x and y else None  # noqa: E731
         figures = {
             "contacts": a["contacts"], "workers": self.args.workers, "rules": RULES,
@@ -441,6 +454,7 @@ class Bench:
 
 
 def print_report(f):
+    """The figures, for people."""
     a, b, c, d = f["a"], f["b"], f["c"], f["d"]
     met = lambda key: "met" if f["targets_met"][key] else "NOT MET"  # noqa: E731
     print(f"Opt-Intel throughput: {f['contacts']:,} contacts × {f['rules']} signed Ping URL "

@@ -36,6 +36,7 @@ class Outcome:
     retry_after: float | None = None
     permanent: bool = False
     skipped: bool = False
+    started_at: object = None  # set by whoever runs the attempt
     duration_ms: int = 0
 
 

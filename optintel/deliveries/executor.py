@@ -32,12 +32,13 @@ def _thread_pool():
 
 def _timed(action, work):
     """Run one attempt, timing it; an unexpected error is a failed attempt, not a lost one."""
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), utcnow()
     try:
         outcome = action.execute(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
         log.exception("Delivery %s: the action raised", work.delivery_id)
         outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
+    outcome.started_at = started_at
     outcome.duration_ms = int((time.perf_counter() - started) * 1000)
     return outcome
 
@@ -99,7 +100,7 @@ def _record(outcomes, skipped, delays):
         by_id[delivery.id] = delivery
         number = delivery.attempts + 1
         attempts.append({
-            "delivery_id": delivery.id, "number": number, "started_at": now,
+            "delivery_id": delivery.id, "number": number, "started_at": outcome.started_at or now,
             "duration_ms": outcome.duration_ms, "succeeded": outcome.succeeded,
             "request": outcome.request, "response_status": outcome.response_status,
             "response_headers": outcome.response_headers, "response_body": outcome.response_body,
