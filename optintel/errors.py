@@ -79,12 +79,10 @@ def handle_csrf_error(exc):
 
 
 def handle_unexpected(exc):
-    if isinstance(exc, HTTPException):
-        return handle_http_exception(exc)
-    error = InternalServerError()
+    """Any other exception (HTTPExceptions have their own handler): a 500 without details."""
     if wants_json():
         return api_error(500, "Something went wrong on our side; it has been logged.")
-    return render_template("errors/error.html", error=error), 500
+    return render_template("errors/error.html", error=InternalServerError()), 500
 
 
 def init_app(app):
