@@ -47,7 +47,6 @@ from standardwebhooks import Webhook  # noqa: E402
 
 from optintel import catalog, create_app  # noqa: E402
 from optintel.config import Config  # noqa: E402
-from optintel.deliveries.queueing import IN_FLIGHT  # noqa: E402
 from optintel.extensions import db  # noqa: E402
 from optintel.models import (ApiKey, Attempt, Delivery, DeliveryStatus, Event, Role,  # noqa: E402
                              User)
@@ -226,8 +225,9 @@ class Bench:
         that watching a phase costs the machine next to nothing."""
         table = Delivery.__table__
         with db.engine.connect() as conn:
+            in_flight = table.c.status.in_(DeliveryStatus.in_flight_statuses())
             return (conn.scalar(sa.select(sa.func.count()).where(table.c.id > after_id)),
-                    conn.scalar(sa.select(sa.func.count()).where(table.c.status.in_(IN_FLIGHT))))
+                    conn.scalar(sa.select(sa.func.count()).where(in_flight)))
 
     def wait_for_deliveries(self, what, after_id, expected):
         """Wait until the phase's `expected` deliveries (ids above `after_id`) exist and none of

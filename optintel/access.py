@@ -1,30 +1,35 @@
-"""Who may see and change what (SPEC §2). Shared by the pages and the API."""
-from functools import wraps
+"""Who may see and change what (SPEC §2): every rule of the role model, for the pages, the API
+and the workers alike. No Flask here: the view guards that apply these rules are in guards.py.
 
+Global Admins may do everything. Campaign Managers manage their campaigns and the rules of
+those; List Owners their lists, their contacts and the rules of those. What someone may not
+open reads as missing."""
 import sqlalchemy as sa
-from flask import abort
-from flask_login import current_user
 
 from .extensions import db
-from .models import Campaign, Event, OptOutList, Role, campaign_lists, list_members
+from .models import (Campaign, Delivery, Event, Level, OptOutList, Role, TestRun, TrackingRule,
+                     campaign_lists, list_members)
+
+# The areas of the dashboard and the roles that open them; the others get 403.
+AREAS = {
+    "campaigns": (Role.GLOBAL_ADMIN, Role.CAMPAIGN_MANAGER),
+    "lists": (Role.GLOBAL_ADMIN, Role.LIST_OWNER),
+    "mailers": (Role.GLOBAL_ADMIN,),
+    "users": (Role.GLOBAL_ADMIN,),
+    "api_keys": (Role.GLOBAL_ADMIN,),
+    "settings": (Role.GLOBAL_ADMIN,),
+    "log_access": (Role.GLOBAL_ADMIN,),
+}
+# Who reads mailers through the API (managers pick them for their campaigns).
+MAILER_READERS = (Role.GLOBAL_ADMIN, Role.CAMPAIGN_MANAGER)
 
 
-def require_roles(*roles):
-    """View decorator: 403 unless the logged-in user has one of the roles."""
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                abort(401)
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorator
+def may_open(user, area):
+    """Whether the user's role opens that area of the dashboard."""
+    return user.role in AREAS[area]
 
 
-admin_only = require_roles(Role.GLOBAL_ADMIN)
-
+# Lists and campaigns ------------------------------------------------------------------------
 
 def visible_lists_query(user, channel=None):
     """SELECT of the opt-out lists the user may open: all for admins, their own for owners."""
@@ -50,10 +55,51 @@ def visible_campaigns_query(user, channel=None):
     return query.where(sa.false())
 
 
+def can_open_list(user, opt_out_list):
+    return user.is_admin or (user.role == Role.LIST_OWNER and opt_out_list.owner_id == user.id)
+
+
+def can_open_campaign(user, campaign):
+    return user.is_admin or (user.role == Role.CAMPAIGN_MANAGER and campaign.manager_id == user.id)
+
+
+def list_for(user, list_id, channel):
+    """The list if it exists, is of the channel and the user may open it; None otherwise."""
+    opt_out_list = db.session.get(OptOutList, list_id)
+    if opt_out_list is None or opt_out_list.channel != channel or \
+            not can_open_list(user, opt_out_list):
+        return None
+    return opt_out_list
+
+
+def campaign_for(user, campaign_id, channel):
+    """The campaign if it exists, is of the channel and the user may open it; None otherwise."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.channel != channel or not can_open_campaign(user, campaign):
+        return None
+    return campaign
+
+
+# Events ------------------------------------------------------------------------------------
+
 def _with_members(list_ids):
     """The lists and, for Grouped ones, their Single lists: a group's events are its lists'."""
     return sa.union(list_ids, sa.select(list_members.c.member_id)
                     .where(list_members.c.group_id.in_(list_ids)))
+
+
+def _managed_campaign_ids(user):
+    return sa.select(Campaign.id).where(Campaign.manager_id == user.id)
+
+
+def _owned_list_ids(user):
+    return sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
+
+
+def _scrubbed_list_ids(user):
+    """The lists of the campaigns a Campaign Manager manages, Grouped ones with their members."""
+    return _with_members(sa.select(campaign_lists.c.list_id)
+                         .where(campaign_lists.c.campaign_id.in_(_managed_campaign_ids(user))))
 
 
 def visible_events_query(user):
@@ -63,38 +109,88 @@ def visible_events_query(user):
     if user.role == Role.GLOBAL_ADMIN:
         return query
     if user.role == Role.LIST_OWNER:
-        own = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
-        return query.where(Event.list_id.in_(_with_members(own)))
+        return query.where(Event.list_id.in_(_with_members(_owned_list_ids(user))))
     if user.role == Role.CAMPAIGN_MANAGER:
-        managed = sa.select(Campaign.id).where(Campaign.manager_id == user.id)
-        scrubbed = (sa.select(campaign_lists.c.list_id)
-                    .where(campaign_lists.c.campaign_id.in_(managed)))
-        return query.where(sa.or_(Event.campaign_id.in_(managed),
-                                  Event.list_id.in_(_with_members(scrubbed))))
+        return query.where(sa.or_(Event.campaign_id.in_(_managed_campaign_ids(user)),
+                                  Event.list_id.in_(_scrubbed_list_ids(user))))
     return query.where(sa.false())
 
 
-def can_open_list(user, opt_out_list):
-    return user.is_admin or (user.role == Role.LIST_OWNER and opt_out_list.owner_id == user.id)
+# Rules and what they did -------------------------------------------------------------------
+
+def scope_of(level, scope_id):
+    """The campaign or list a rule of the level is configured on; None for Project or unknown."""
+    if level == Level.PROJECT:
+        return None
+    model = Campaign if level.is_campaign else OptOutList
+    scope = db.session.get(model, scope_id) if isinstance(scope_id, int) else None
+    return scope if scope is not None and scope.channel == level.channel else None
 
 
-def can_open_campaign(user, campaign):
-    return user.is_admin or (user.role == Role.CAMPAIGN_MANAGER and campaign.manager_id == user.id)
+def may_manage(user, level, scope):
+    """Whether the user may see and change rules of this level and scope (SPEC §2)."""
+    if level == Level.PROJECT:
+        return user.is_admin
+    if scope is None:
+        return False
+    return can_open_campaign(user, scope) if level.is_campaign else can_open_list(user, scope)
 
 
-def get_list_or_404(list_id, channel, user):
-    """The list if it exists, is of the channel and the user may open it; 404 otherwise.
-
-    404 rather than 403 for another owner's list, so that existence does not leak."""
-    opt_out_list = db.session.get(OptOutList, list_id)
-    if opt_out_list is None or opt_out_list.channel != channel or not can_open_list(user, opt_out_list):
-        abort(404)
-    return opt_out_list
+def may_manage_scope_of(user, row):
+    """Whether the user manages the level and scope a rule, delivery or test run records."""
+    return may_manage(user, row.level, scope_of(row.level, row.scope_id))
 
 
-def get_campaign_or_404(campaign_id, channel, user):
-    """The campaign if it exists, is of the channel and the user may open it; 404 otherwise."""
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.channel != channel or not can_open_campaign(user, campaign):
-        abort(404)
-    return campaign
+def managed_scopes(user, level_column, scope_column):
+    """The SQL condition 'a level and scope whose rules the user manages', for any table that
+    records them (rules, deliveries, test runs, counts)."""
+    if user.role == Role.GLOBAL_ADMIN:
+        return sa.true()
+    if user.role == Role.CAMPAIGN_MANAGER:
+        owned, levels = _managed_campaign_ids(user), (Level.EMAIL_CAMPAIGN, Level.SMS_CAMPAIGN)
+    else:
+        owned, levels = _owned_list_ids(user), (Level.EMAIL_LIST, Level.PHONE_LIST)
+    return sa.and_(level_column.in_(levels), scope_column.in_(owned))
+
+
+def visible_rules_query(user):
+    """SELECT of the rules the user may see: all for admins, their campaigns' or lists' rules."""
+    return sa.select(TrackingRule).where(
+        managed_scopes(user, TrackingRule.level, TrackingRule.scope_id))
+
+
+def visible_deliveries_query(user):
+    """SELECT of the deliveries the user may see: those of the levels and scopes whose rules
+    they manage (also after a rule is deleted)."""
+    return sa.select(Delivery).where(managed_scopes(user, Delivery.level, Delivery.scope_id))
+
+
+def visible_test_runs_query(user):
+    """SELECT of the Test Runs the user may see, by the same rule as deliveries."""
+    return sa.select(TestRun).where(managed_scopes(user, TestRun.level, TestRun.scope_id))
+
+
+def visible_rule(user, rule_id):
+    """The rule if the user manages its level and scope; None otherwise."""
+    rule = db.session.get(TrackingRule, rule_id)
+    return rule if rule is not None and may_manage_scope_of(user, rule) else None
+
+
+# What the Tracking Log's filters offer -----------------------------------------------------
+
+def log_lists_query(user):
+    """SELECT of the lists whose events the user's log rows may be about: a Campaign Manager's
+    are the lists of their campaigns."""
+    if user.role == Role.CAMPAIGN_MANAGER:
+        return sa.select(OptOutList).where(OptOutList.id.in_(_scrubbed_list_ids(user)))
+    return visible_lists_query(user)
+
+
+def log_campaigns_query(user):
+    """SELECT of the campaigns the user's log rows may be about: a List Owner's are the
+    campaigns scrubbed against their lists."""
+    if user.role == Role.LIST_OWNER:
+        return sa.select(Campaign).where(Campaign.id.in_(
+            sa.select(campaign_lists.c.campaign_id)
+            .where(campaign_lists.c.list_id.in_(_owned_list_ids(user)))))
+    return visible_campaigns_query(user)

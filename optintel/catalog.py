@@ -1,12 +1,13 @@
-"""Changing mailers, opt-out lists and campaigns with the domain's rules, for pages and API alike.
+"""Changing mailers, opt-out lists, campaigns, users and API keys with the domain's rules, for
+pages, API and CLI alike.
 
 Each function validates everything first, raises Invalid with messages by field, and only then
 changes the object; the caller commits."""
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import (Channel, Event, ListKind, Mailer, OptOutList, Role, Status, Storage,
-                     User, campaign_lists, list_members)
+from .models import (Channel, Event, ListKind, Mailer, OptOutList, Role, Status,
+                     Storage, User, campaign_lists, list_members)
 from .normalize import InvalidContact, normalize_domain, normalize_email
 from .validation import Collector
 
@@ -233,6 +234,23 @@ def apply_user(user, *, name, role, active=True, email=_UNSET, password="", acti
     if password:
         user.set_password(password)
     return user
+
+
+API_KEY_NAME_LIMIT = 120
+
+
+def apply_api_key(row, *, user_id, name=""):
+    """Validate and set a new API key: the active user it acts as, and what it is for. The key
+    in clear is left on `row.plain_key`, to be shown once; only its hash is stored."""
+    errors = Collector()
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        errors.add("user_id", "Choose an active user.")
+    name = _text(errors, "name", name, required=False, limit=API_KEY_NAME_LIMIT)
+    errors.raise_if_any()
+    row.user, row.name = user, name
+    row.plain_key = row.set_new_key()
+    return row
 
 
 def list_in_use(opt_out_list):

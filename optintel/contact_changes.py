@@ -1,12 +1,12 @@
-"""Adding and deleting contacts of an opt-out list, each change recorded as an event in the
-same transaction and handed to the workers after the commit."""
+"""Adding and deleting contacts of an opt-out list: each change records its event through the
+outbox in the same transaction, and the events are handed to the workers after the commit."""
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from .events.outbox import enqueue_dispatch
+from .events import outbox
 from .extensions import db
-from .models import Campaign, Contact, Event, Mailer, OptOutList, ProjectSettings, Trigger
+from .models import Campaign, Contact, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
 from .normalize import MD5_RE, InvalidContact, md5_of, normalize
 from .sql import insert_ignoring_duplicates
@@ -88,20 +88,6 @@ def _chunks(items):
         yield items[start:start + CHUNK]
 
 
-def _record(opt_out_list, trigger, rows, origin, now):
-    """Insert one event per changed contact row; returns their ids."""
-    if not rows:
-        return []
-    events = [{
-        "trigger": trigger, "channel": opt_out_list.channel, "list_id": opt_out_list.id,
-        "contact": row["value"], "contact_md5": row["md5"], "source": origin.source,
-        "mailer_id": row["mailer_id"], "campaign_id": row["campaign_id"], "occurred_at": now,
-        "caused_by_event_id": origin.caused_by_event_id, "depth": origin.depth,
-    } for row in rows]
-    table = Event.__table__
-    return list(db.session.scalars(sa.insert(table).returning(table.c.id), events))
-
-
 def _finish(opt_out_list, delta, outcome):
     """Keep the list's count in step, commit, then hand the events to the workers."""
     if delta:
@@ -109,7 +95,7 @@ def _finish(opt_out_list, delta, outcome):
                            .where(OptOutList.__table__.c.id == opt_out_list.id)
                            .values(contact_count=OptOutList.__table__.c.contact_count + delta))
     db.session.commit()
-    outcome.dispatched = enqueue_dispatch(outcome.event_ids)
+    outcome.dispatched = outbox.hand_off(outcome.event_ids)
     return outcome
 
 
@@ -141,7 +127,8 @@ def _add(opt_out_list, wanted, origin, outcome):
         inserted = [row._asdict() for row in db.session.execute(stmt, rows)]
         outcome.changed += len(inserted)
         outcome.unchanged += len(digests) - len(inserted)
-        outcome.event_ids += _record(opt_out_list, Trigger.CONTACT_ADDED, inserted, origin, now)
+        outcome.event_ids += outbox.record(opt_out_list, Trigger.CONTACT_ADDED, inserted, origin,
+                                           now)
     return _finish(opt_out_list, outcome.changed, outcome)
 
 
@@ -188,5 +175,6 @@ def _remove(opt_out_list, wanted, origin, outcome):
             removed.append(row)
         outcome.changed += len(removed)
         outcome.unchanged += len(digests) - len(removed)
-        outcome.event_ids += _record(opt_out_list, Trigger.CONTACT_DELETED, removed, origin, now)
+        outcome.event_ids += outbox.record(opt_out_list, Trigger.CONTACT_DELETED, removed, origin,
+                                           now)
     return _finish(opt_out_list, -outcome.changed, outcome)

@@ -1,10 +1,10 @@
 """RQ entry points. They take ids, run in one app per worker process, and finish their bookkeeping."""
 from functools import wraps
 
+from . import rule_test_runs
+from .deliveries import retry_by_hand
+from .deliveries.dispatch import dispatch
 from .deliveries.executor import execute
-from .deliveries.reconciler import reconcile as reconcile_now
-from .events.dispatch import dispatch
-from .tracking_log import retry_all, test_runs
 
 _app = None
 
@@ -47,17 +47,11 @@ def execute_deliveries(delivery_ids):
 @in_app_context
 def run_test(test_run_id):
     """Run one Test Run."""
-    run = test_runs.execute(test_run_id)
+    run = rule_test_runs.execute(test_run_id)
     return run and run.status.value
 
 
 @in_app_context
 def retry_matching(filter_args, user_id, up_to_id=None):
     """Retry the failed and succeeded deliveries that a user's Tracking Log filter shows."""
-    return retry_all.retry_matching(filter_args, user_id, up_to_id)
-
-
-@in_app_context
-def reconcile():
-    """Hand out again what Redis lost, and the retries that fell due."""
-    return reconcile_now()
+    return retry_by_hand.retry_matching(filter_args, user_id, up_to_id)

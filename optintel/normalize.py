@@ -5,7 +5,7 @@ import re
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from .models import Channel
+from .models import Channel, ProjectSettings
 
 MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -52,12 +52,17 @@ def normalize(channel, raw, region="US"):
     return normalize_phone(raw, region)
 
 
-def search_md5(channel, raw, region="US"):
-    """The MD5 to look a contact up by: a typed MD5 as it is, otherwise of the normalised value."""
-    text = (raw or "").strip().lower()
-    if MD5_RE.match(text):
-        return text
-    return md5_of(normalize(channel, raw, region))
+def typed_md5(raw, channel=None):
+    """The MD5 a typed contact stands for: a typed MD5 as it is, otherwise the MD5 of the
+    normalised email address or phone number (of `channel`; without one, an email address when
+    it has an @). Phone numbers without +country are read in Project Settings' default region.
+    InvalidContact when it is none of these."""
+    text = (raw or "").strip()
+    if MD5_RE.match(text.lower()):
+        return text.lower()
+    if channel is None:
+        channel = Channel.EMAIL if "@" in text else Channel.PHONE
+    return md5_of(normalize(channel, text, ProjectSettings.get().default_phone_region))
 
 
 def normalize_domain(raw):

@@ -32,8 +32,9 @@ def menu_for(user):
     return sections
 
 
-def action_label(key):
-    return actions.get(key).label
+def action_of(key):
+    """The action of the registry for a key, for what templates say of it."""
+    return actions.get(key)
 
 
 def trigger_label(value):
@@ -52,6 +53,6 @@ def init_app(app):
         return {"menu": menu_for(current_user), "Channel": Channel, "Role": Role,
                 "Status": Status, "ListKind": ListKind, "Storage": Storage, "Trigger": Trigger,
                 "ContactSource": ContactSource, "current_path": request.path,
-                "action_label": action_label, "trigger_label": trigger_label,
+                "action_of": action_of, "trigger_label": trigger_label,
                 "rule_trigger_settings": trigger_settings_text,
                 "rule_action_settings": action_settings_text}

@@ -4,11 +4,13 @@ import logging
 import threading
 import time
 
+from flask import current_app
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from . import jobs
+from . import jobs, rule_test_runs
 from .deliveries.reconciler import reconcile
+from .events import outbox
 from .queue import QUEUES, redis_connection
 from .tracking_log.pruning import prune
 
@@ -28,6 +30,17 @@ def wait_for_redis(conn, url):
             time.sleep(1)
 
 
+def reconcile_all():
+    """Hand out again what Redis lost (events, deliveries, test runs) and the retries that fell
+    due."""
+    lost_after = current_app.config["OPTINTEL_REQUEUE_AFTER_SECONDS"]
+    events = outbox.hand_off_lost(lost_after)
+    if events:
+        log.info("Reconciler handed out %d event(s)", events)
+    reconcile()
+    rule_test_runs.hand_off_lost(lost_after)
+
+
 def reconciler_tick(app, stop):
     """Every few seconds, the worker that takes the lock reconciles, and once an hour one of
     them prunes the log; errors wait for the next tick."""
@@ -37,7 +50,7 @@ def reconciler_tick(app, stop):
         try:
             if conn.set(RECONCILER_LOCK, "1", nx=True, px=max(int(interval * 900), 100)):
                 with app.app_context():
-                    reconcile()
+                    reconcile_all()
             if conn.set(PRUNER_LOCK, "1", nx=True, ex=PRUNE_EVERY):
                 with app.app_context():
                     prune()

@@ -10,7 +10,7 @@ from rq import Queue
 
 from optintel.contact_changes import Origin, add_contacts
 from optintel.deliveries.executor import execute
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, LogAccess, ProjectSettings, Role
 from optintel.queue import DELIVERIES_QUEUE

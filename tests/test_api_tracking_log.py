@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from optintel.contact_changes import Origin, add_contacts, remove_contacts
 from optintel.deliveries.executor import execute
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import (Channel, Delivery, DeliveryStatus, Event, ProjectSettings, Role,
                              Storage, TestRun, TrackingRule)
-from optintel.tracking_log import test_runs
+from optintel import rule_test_runs
 from tests.conftest import ApiClient, HttpSink, free_port
 
 ITEM = {"id", "created_at", "contact", "contact_md5", "host", "level", "scope_id", "trigger",
@@ -255,8 +255,8 @@ def test_a_deleted_rules_rows_stay_in_its_scopes_log(api, api_as, log):
 
 def test_test_runs_are_not_in_the_log(api, admin, sink, make_rule, redis_server):
     rule_id = make_rule("ping_url", ping(sink.url + "/test"))
-    run = test_runs.start(db.session.get(TrackingRule, rule_id), {"contact": ANN}, admin)
-    assert test_runs.execute(run.id).status == DeliveryStatus.SUCCEEDED
+    run = rule_test_runs.start(db.session.get(TrackingRule, rule_id), {"contact": ANN}, admin)
+    assert rule_test_runs.execute(run.id).status == DeliveryStatus.SUCCEEDED
     assert len(sink.received("/test")) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TestRun)) == 1
     assert log_ids(api.get("/tracking-log")) == []

@@ -11,16 +11,17 @@ from redis import Redis
 from rq import Queue
 
 from optintel import jobs
-from optintel.deliveries import counts
+from optintel.tracking_log import counts
 from optintel.contact_changes import Origin, add_contacts, remove_contacts
 from optintel.deliveries.executor import execute
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import (Channel, Delivery, DeliveryCount, DeliveryStatus, LogAccess,
                              ProjectSettings, Role, Storage, TrackingRule)
 from optintel.normalize import md5_of
 from optintel.queue import DELIVERIES_QUEUE
-from optintel.tracking_log import retry_all, test_runs
+from optintel import rule_test_runs
+from optintel.deliveries import retry_by_hand
 from tests.conftest import Reply
 
 EMAIL, PHONE = "ann.lee@example.com", "+12025550147"
@@ -450,7 +451,7 @@ def test_retry_all_says_how_many_then_runs_as_a_job(web, settled, redis_server, 
     assert job.args == ({}, owner.id, max(mine[:5]))
     assert all(d.status != DeliveryStatus.PENDING for d in deliveries())  # not inline
 
-    monkeypatch.setattr(retry_all, "BATCH", 2)  # three batches
+    monkeypatch.setattr(retry_by_hand, "BATCH", 2)  # three batches
     jobs.use_app(app)
     queue.empty()
     assert job.func(*job.args) == 5
@@ -579,9 +580,9 @@ def runs(make_user, make_list, make_rule, http_sink, redis_server):
     list_rule = db.session.get(TrackingRule, ping_rule(make_rule, http_sink.url + "/t",
                                                        "email_list", owned.id))
     project_rule = db.session.get(TrackingRule, ping_rule(make_rule, http_sink.url + "/p"))
-    done = test_runs.start(list_rule, {"contact": "typed.person@example.com"}, owner)
-    test_runs.execute(done.id)
-    pending = test_runs.start(project_rule, {}, make_user(Role.GLOBAL_ADMIN))
+    done = rule_test_runs.start(list_rule, {"contact": "typed.person@example.com"}, owner)
+    rule_test_runs.execute(done.id)
+    pending = rule_test_runs.start(project_rule, {}, make_user(Role.GLOBAL_ADMIN))
     return owner, owned, done.id, pending.id
 
 

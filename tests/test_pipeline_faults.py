@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from optintel.actions import http
-from optintel.actions.http import TargetPolicy, UnsafeTarget, retry_after_seconds
+from optintel.actions.http import retry_after_seconds
+from optintel.actions.target_policy import TargetPolicy, UnsafeTarget, resolve
 from optintel.deliveries.retries import MAX_DELAY, next_attempt_at
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Attempt, Contact, Delivery, DeliveryStatus, Event, ProjectSettings
 
@@ -337,7 +338,7 @@ def test_an_allow_list_opens_its_networks_only():
 
 def test_a_host_is_checked_after_resolving_it_and_nothing_is_sent(http_sink):
     with pytest.raises(UnsafeTarget):
-        http.resolve("localhost", 80, TargetPolicy())
+        resolve("localhost", 80, TargetPolicy())
     port = http_sink.url.rsplit(":", 1)[1]
     result = http.send("POST", f"http://localhost:{port}/hook", {}, "{}", 2, TargetPolicy())
     assert result.refused and result.status is None and "not a public address" in result.error

@@ -4,8 +4,8 @@ delivery per (rule, event) however often an event is dispatched."""
 import sqlalchemy as sa
 
 from optintel.contact_changes import Origin, add_contacts, remove_contacts
-from optintel.events.dispatch import dispatch
-from optintel.events.outbox import enqueue_dispatch
+from optintel.deliveries.dispatch import dispatch
+from optintel.events.outbox import hand_off
 from optintel.extensions import db
 from optintel.models import Channel, ContactSource, Delivery, DeliveryStatus, Event, ListKind
 
@@ -219,7 +219,7 @@ def test_campaign_grouped_list_and_deleted_rules_through_a_worker(
     events = fresh(sa.select(Event.id))
     db.session.execute(sa.update(Event).values(dispatched_at=None))
     db.session.commit()
-    assert enqueue_dispatch(events)
+    assert hand_off(events)
     wait_for(lambda: not fresh(sa.select(Event.id).where(Event.dispatched_at.is_(None))),
              60, message="the events to be dispatched again")
     assert len(fresh(sa.select(Delivery))) == 3 and len(http_sink.received()) == 3

@@ -79,7 +79,7 @@ def test_secrets_are_write_only_and_encrypted(api, app):
     # Sending the mask back keeps the stored secrets.
     echoed = {**rule["action_settings"], "url": "https://hooks.example.com/v2"}
     assert api.patch(f"/tracking-rules/{rule['id']}", {"action_settings": echoed}).status_code == 200
-    from optintel.rules.editing import stored_settings
+    from optintel.rules.storage import stored_settings
     db.session.expire_all()
     full = stored_settings(db.session.get(TrackingRule, rule["id"]))
     assert full["signing_secret"] == settings["signing_secret"]

@@ -128,7 +128,7 @@ def test_edit_shows_masked_secrets_and_keeps_them(as_admin):
         url="https://example.com/v2", headers="Authorization: ********\nX-A: b",
         signing_secret="********"))
     assert response.data == b""
-    from optintel.rules.editing import stored_settings
+    from optintel.rules.storage import stored_settings
     db.session.expire_all()
     settings = stored_settings(db.session.get(TrackingRule, rule.id))
     assert settings["url"] == "https://example.com/v2"

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from optintel.contact_changes import Origin, add_contacts
 from optintel.deliveries.executor import execute
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, ProjectSettings
 from optintel.models.settings import DEFAULT_RETRY_SCHEDULE

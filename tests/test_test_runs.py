@@ -13,7 +13,7 @@ from optintel.extensions import db
 from optintel.models import (Channel, Contact, ContactSource, Delivery, Event, OptOutList, Role,
                              TestRun, TrackingRule, User)
 from optintel.normalize import md5_of
-from optintel.tracking_log import test_runs
+from optintel import rule_test_runs
 
 from conftest import Reply, fresh, free_port, wait_for
 
@@ -249,7 +249,7 @@ def user_of(role, people, make_user):
 
 def started_by_admin(rule_id):
     """A run of the rule started by a Global Admin (whom the others then try to read)."""
-    return test_runs.start(db.session.get(TrackingRule, rule_id), {},
+    return rule_test_runs.start(db.session.get(TrackingRule, rule_id), {},
                            db.session.scalar(sa.select(User).where(User.role == Role.GLOBAL_ADMIN)))
 
 

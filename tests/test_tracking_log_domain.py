@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from optintel.contact_changes import Origin, add_contacts
-from optintel.deliveries import counts
+from optintel.tracking_log import counts
 from optintel.deliveries.executor import execute
-from optintel.deliveries.retrying import retry
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.retry_by_hand import retry
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import (ActionType, Attempt, Channel, Delivery, DeliveryCount, DeliveryStatus,
                              Event, Level, LogAccess, ProjectSettings, Role, Status, TestRun,
@@ -22,7 +22,8 @@ from optintel.normalize import InvalidContact
 from optintel.sql import hour_bucket
 from optintel.tracking_log import pruning
 from optintel.tracking_log.chart import chart
-from optintel.tracking_log.filters import LogFilter, contact_md5
+from optintel.normalize import typed_md5
+from optintel.tracking_log.filters import LogFilter
 from optintel.tracking_log.masking import mask_contact
 from tests.conftest import free_port, wait_for
 
@@ -119,18 +120,18 @@ def test_only_rule_properties_let_the_chart_read_the_hourly_counts(app):
 def test_a_typed_contact_stands_for_the_md5_of_its_normal_form(app, typed, region, normalised):
     ProjectSettings.get().default_phone_region = region
     db.session.commit()
-    assert contact_md5(typed) == md5(normalised)
+    assert typed_md5(typed) == md5(normalised)
 
 
 def test_a_typed_md5_is_taken_as_it_is(app):
     digest = md5("ann@example.com")
-    assert contact_md5(" " + digest.upper() + " ") == digest
+    assert typed_md5(" " + digest.upper() + " ") == digest
 
 
 @pytest.mark.parametrize("typed", ["ann@", "12", "hello"])
 def test_a_typed_contact_that_is_neither_is_refused(app, typed):
     with pytest.raises(InvalidContact):
-        contact_md5(typed)
+        typed_md5(typed)
 
 
 # ---- Masking ---------------------------------------------------------------------------------

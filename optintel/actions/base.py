@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from wtforms import Form
 
-from ..rules import placeholders
+from .. import placeholders
 from ..validation import Collector
 
 MASK = "********"
@@ -70,6 +70,10 @@ class Action:
     templated = ()
     # Whether execute may run in a thread of the job's pool (no database work in it).
     in_pool = True
+    # What the Tracking Log calls the body of an answer.
+    reply_label = "Body (excerpt)"
+    # Whether a Test Run only says what the action would change, changing nothing.
+    test_changes_nothing = False
 
     def clean(self, raw, context):
         """Validated settings from raw input (API JSON or form data); raises Invalid."""
@@ -86,6 +90,11 @@ class Action:
     def host(self, settings):
         """Where the action goes, for the Tracking Log's Host column; empty when nowhere."""
         return ""
+
+    def target_list_id(self, settings):
+        """The opt-out list the action changes, if it changes one: the rule then applies to
+        events of that list's channel only."""
+        return None
 
     def prepare(self, settings):
         """Settings completed with what execution needs from the database (in the job's thread)."""

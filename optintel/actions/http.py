@@ -1,7 +1,5 @@
-"""HTTP for Ping URL and Slack: pooled keep-alive connections to the address that was checked,
-refusing non-public targets (server-side request forgery) unless allowed."""
-import ipaddress
-import socket
+"""HTTP for Ping URL and Slack: pooled keep-alive connections to the address that the target
+policy checked, no redirects, a timeout and an excerpt of the answer."""
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,38 +8,12 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from .target_policy import UnsafeTarget, resolve
+
 BODY_EXCERPT = 4096
 POOL_SIZE = 32
 _pools = {}
 _pools_lock = threading.Lock()
-
-
-class UnsafeTarget(Exception):
-    """The URL's host resolves to an address that is not allowed."""
-
-
-@dataclass
-class TargetPolicy:
-    """Which addresses a request may reach: public ones, plus the allowed networks."""
-
-    allow_private: bool = False
-    allowed_networks: tuple = ()
-
-    @classmethod
-    def from_settings(cls, allow_private, cidrs_text):
-        networks = []
-        for line in (cidrs_text or "").replace(",", "\n").splitlines():
-            if line.strip():
-                networks.append(ipaddress.ip_network(line.strip(), strict=False))
-        return cls(allow_private, tuple(networks))
-
-    def check(self, address):
-        ip = ipaddress.ip_address(address)
-        if self.allow_private or any(ip in net for net in self.allowed_networks):
-            return
-        # is_global excludes loopback, private, link-local (cloud metadata), shared and reserved.
-        if not ip.is_global or ip.is_multicast:
-            raise UnsafeTarget(f"{address} is not a public address; requests to it are refused.")
 
 
 @dataclass
@@ -52,23 +24,6 @@ class HttpResult:
     error: str = ""
     retry_after: float | None = None
     refused: bool = False  # the target is not allowed: retrying cannot help
-
-
-def resolve(host, port, policy):
-    """The first address of the host that the policy allows; UnsafeTarget when none is."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise OSError(f"Cannot resolve {host}: {exc.strerror}") from None
-    refusal = None
-    for info in infos:
-        address = info[4][0]
-        try:
-            policy.check(address)
-            return address
-        except UnsafeTarget as exc:
-            refusal = exc
-    raise refusal
 
 
 def _pool(scheme, address, port, host):

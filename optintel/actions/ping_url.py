@@ -9,7 +9,7 @@ from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
-from ..rules import placeholders
+from .. import placeholders
 from . import http
 from .base import (MASK, Action, Outcome, choice, http_url, integer, known_placeholders,
                    templated_text, text)

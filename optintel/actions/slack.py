@@ -6,7 +6,7 @@ from wtforms import Form, PasswordField, TextAreaField
 from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
-from ..rules import placeholders
+from .. import placeholders
 from . import http
 from .base import MASK, Action, http_url, templated_text
 from .ping_url import http_outcome

@@ -9,7 +9,7 @@ from wtforms.widgets import PasswordInput
 from .. import secrets
 from ..models import ActionType, ProjectSettings
 from ..normalize import InvalidContact, normalize_email
-from ..rules import placeholders
+from .. import placeholders
 from .base import MASK, Action, Outcome, choice, integer, templated_text, text
 
 SECURITY = ("none", "starttls", "tls")
@@ -43,6 +43,7 @@ class SmtpEmail(Action):
     Form = SmtpForm
     secrets = ("password",)
     templated = ("to", "subject", "body")
+    reply_label = "SMTP reply"
 
     def validate(self, raw, context, errors):
         connection = choice(raw, "connection", errors, ("default", "custom"), default="default")

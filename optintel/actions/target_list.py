@@ -20,6 +20,11 @@ class TargetListAction(Action):
     Form = TargetListForm
     verb = ""
     in_pool = False  # it changes the database, in the job's own session
+    reply_label = "Result"
+    test_changes_nothing = True
+
+    def target_list_id(self, settings):
+        return settings.get("list_id")
 
     def change(self, target, event, origin):
         """Apply the change to the target list; returns contact_changes' outcome."""

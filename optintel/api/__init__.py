@@ -2,7 +2,8 @@
 from datetime import timedelta
 from http import HTTPStatus
 
-from flask import g, request
+from flask import abort, g, request
+from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..contact_changes import ListNotWritable
@@ -42,13 +43,19 @@ def list_not_writable(exc):
     return api_error(409, str(exc))
 
 
-def blueprint(url_prefix, description):
-    """A blueprint of the API at PREFIX + url_prefix: Bearer key required, domain errors as JSON.
+def blueprint(url_prefix, description, roles=None):
+    """A blueprint of the API at PREFIX + url_prefix: Bearer key required, and one of `roles`
+    when given (else 403); domain errors as JSON.
 
     Named after its URL ("/email-lists": "api-email-lists"), apart from the pages' blueprints."""
     bp = Blueprint("api" + url_prefix.replace("/", "-"), __name__, url_prefix=PREFIX + url_prefix,
                    description=description)
     bp.before_request(authenticate)
+    if roles is not None:
+        @bp.before_request
+        def only_roles():
+            if current_user.role not in roles:
+                abort(403)
     bp.register_error_handler(Invalid, invalid_fields)
     bp.register_error_handler(ListNotWritable, list_not_writable)
     return bp

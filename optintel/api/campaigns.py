@@ -6,21 +6,12 @@ from flask_login import current_user
 from flask_smorest import abort
 
 from .. import access, catalog
-from ..access import admin_only, require_roles
 from ..extensions import db
-from ..models import Campaign, Channel, Role
+from ..guards import admin_only
+from ..models import Campaign, Channel
 from . import blueprint, fails_with
+from .crud import delete_unless_in_use, save
 from .schemas import CampaignChangesSchema, CampaignSchema, NewCampaignSchema
-
-readers = require_roles(Role.GLOBAL_ADMIN, Role.CAMPAIGN_MANAGER)
-
-
-def _save(campaign, values):
-    """Apply the values through the domain rules (Invalid becomes 422) and commit."""
-    catalog.apply_campaign(campaign, **values)
-    db.session.add(campaign)
-    db.session.commit()
-    return campaign
 
 
 def _forbid_manager_change(campaign, changes):
@@ -32,15 +23,14 @@ def _forbid_manager_change(campaign, changes):
 
 def campaigns_blueprint(channel, url):
     """The blueprint of one channel's campaigns, at /api/v1/email-campaigns or /sms-campaigns."""
-    bp = blueprint(url, f"{channel.campaign_label} campaigns.")
+    bp = blueprint(url, f"{channel.campaign_label} campaigns.", access.AREAS["campaigns"])
 
     def get_campaign(campaign_id):
-        return access.get_campaign_or_404(campaign_id, channel, current_user)
+        return access.campaign_for(current_user, campaign_id, channel) or abort(404)
 
     @bp.route("", methods=["GET"])
     @fails_with(bp, 403)
     @bp.response(200, CampaignSchema(many=True))
-    @readers
     def index():
         """The campaigns the caller may open, oldest first."""
         query = access.visible_campaigns_query(current_user, channel).order_by(Campaign.id)
@@ -53,26 +43,25 @@ def campaigns_blueprint(channel, url):
     @bp.response(201, CampaignSchema)
     def create(values):
         """Create a campaign (Global Admin)."""
-        return _save(Campaign(channel=channel), values)
+        return save(Campaign(channel=channel), catalog.apply_campaign, values)
 
     @bp.route("/<int:campaign_id>", methods=["GET"])
     @fails_with(bp, 403, 404)
     @bp.response(200, CampaignSchema)
-    @readers
     def show(campaign_id):
         """One campaign."""
         return get_campaign(campaign_id)
 
     @bp.route("/<int:campaign_id>", methods=["PATCH"])
     @fails_with(bp, 400, 403, 404)
-    @readers
     @bp.arguments(CampaignChangesSchema)
     @bp.response(200, CampaignSchema)
     def update(changes, campaign_id):
         """Change some fields of a campaign; the manager by a Global Admin only."""
         campaign = get_campaign(campaign_id)
         _forbid_manager_change(campaign, changes)
-        return _save(campaign, {"name": campaign.name, "status": campaign.status, **changes})
+        return save(campaign, catalog.apply_campaign,
+                    {"name": campaign.name, "status": campaign.status, **changes})
 
     @bp.route("/<int:campaign_id>", methods=["DELETE"])
     @fails_with(bp, 403, 404, 409)
@@ -81,11 +70,7 @@ def campaigns_blueprint(channel, url):
     def delete(campaign_id):
         """Delete a campaign that has no history (409 with the reason otherwise)."""
         campaign = get_campaign(campaign_id)
-        reason = catalog.campaign_in_use(campaign)
-        if reason:
-            abort(409, message=reason)
-        db.session.delete(campaign)
-        db.session.commit()
+        delete_unless_in_use(campaign, catalog.campaign_in_use(campaign))
 
     return bp
 

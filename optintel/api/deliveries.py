@@ -3,11 +3,12 @@ by hand."""
 from flask_login import current_user
 from flask_smorest import abort
 
-from ..deliveries.retrying import NotRetryable, retry
-from ..deliveries.visibility import visible_deliveries_query
+from ..access import visible_deliveries_query
+from ..deliveries.retry_by_hand import NotRetryable, retry
 from ..extensions import db
 from ..models import Delivery, LogAccess
 from . import blueprint, fails_with
+from .crud import page_after
 from .schemas import DeliveryDetailSchema, DeliveryPageSchema, DeliveryQuerySchema
 
 bp = blueprint("/deliveries", "What tracking rules did for each event: one delivery per rule and "
@@ -27,13 +28,11 @@ def _visible_delivery(delivery_id):
 def index(args):
     """Deliveries after `after_id` in ascending id order, filtered by event, rule and status;
     pass next_after_id to read on."""
-    query = visible_deliveries_query(current_user).where(Delivery.id > args.pop("after_id"))
-    limit = args.pop("limit")
+    after_id, limit = args.pop("after_id"), args.pop("limit")
+    query = visible_deliveries_query(current_user)
     for name, value in args.items():
         query = query.where(getattr(Delivery, name) == value)
-    rows = db.session.scalars(query.order_by(Delivery.id).limit(limit + 1)).all()
-    items = rows[:limit]
-    return {"items": items, "next_after_id": items[-1].id if len(rows) > len(items) else None}
+    return page_after(query, Delivery.id, after_id, limit)
 
 
 @bp.route("/<int:delivery_id>", methods=["GET"])

@@ -3,10 +3,10 @@ from flask_login import current_user
 from flask_smorest import abort
 
 from .. import access
-from ..deliveries.visibility import visible_deliveries_query
 from ..extensions import db
 from ..models import Delivery, Event
 from . import blueprint, fails_with
+from .crud import page_after
 from .schemas import EventPageSchema, EventQuerySchema, EventSchema, EventWithDeliveriesSchema
 
 bp = blueprint("/events", "Contacts added to and deleted from opt-out lists, as "
@@ -20,14 +20,12 @@ EVENT_FIELDS = tuple(EventSchema().fields)
 @bp.response(200, EventPageSchema)
 def index(args):
     """Events after `after_id` in ascending id order; pass next_after_id to read on."""
-    query = access.visible_events_query(current_user).where(Event.id > args["after_id"])
+    query = access.visible_events_query(current_user)
     if "list_id" in args:
         query = query.where(Event.list_id == args["list_id"])
     if "trigger" in args:
         query = query.where(Event.trigger == args["trigger"])
-    rows = db.session.scalars(query.order_by(Event.id).limit(args["limit"] + 1)).all()
-    items = rows[:args["limit"]]
-    return {"items": items, "next_after_id": items[-1].id if len(rows) > len(items) else None}
+    return page_after(query, Event.id, args["after_id"], args["limit"])
 
 
 @bp.route("/<int:event_id>", methods=["GET"])
@@ -37,6 +35,6 @@ def show(event_id):
     """One event, with its deliveries that you may see (those of the rules you manage)."""
     query = access.visible_events_query(current_user).where(Event.id == event_id)
     event = db.session.scalar(query) or abort(404)
-    deliveries = db.session.scalars(visible_deliveries_query(current_user)
+    deliveries = db.session.scalars(access.visible_deliveries_query(current_user)
                                     .where(Delivery.event_id == event.id).order_by(Delivery.id))
     return {**{name: getattr(event, name) for name in EVENT_FIELDS}, "deliveries": deliveries.all()}

@@ -8,17 +8,16 @@ from flask_login import current_user
 from flask_smorest import abort
 
 from .. import access, catalog
-from ..access import admin_only, require_roles
 from ..contact_changes import add_contacts, origin_for, remove_contacts
 from ..extensions import db
-from ..models import Channel, ContactSource, OptOutList, Role
+from ..guards import admin_only
+from ..models import Channel, ContactSource, OptOutList
 from . import blueprint, fails_with
+from .crud import delete_unless_in_use, save
 from .schemas import (AddedSchema, EmailListChangesSchema, EmailListSchema, EmailsToAddSchema,
                       EmailsToRemoveSchema, NewEmailListSchema, NewPhoneListSchema,
                       PhoneListChangesSchema, PhoneListSchema, PhonesToAddSchema,
                       PhonesToRemoveSchema, RemovedSchema)
-
-readers = require_roles(Role.GLOBAL_ADMIN, Role.LIST_OWNER)
 
 
 @dataclass(frozen=True)
@@ -63,25 +62,17 @@ def _forbid_admin_changes(opt_out_list, changes):
         abort(403, message="Only a Global Admin changes the owner or the members of a list.")
 
 
-def _save(opt_out_list, values):
-    """Apply the values through the domain rules (Invalid becomes 422) and commit."""
-    catalog.apply_list(opt_out_list, **_domain_arguments(values))
-    db.session.add(opt_out_list)
-    db.session.commit()
-    return opt_out_list
-
-
 def lists_blueprint(api):
     """The blueprint of one channel's opt-out lists, at /api/v1/email-lists or /phone-lists."""
-    bp = blueprint(api.url, f"{api.channel.label} opt-out lists and their contacts.")
+    bp = blueprint(api.url, f"{api.channel.label} opt-out lists and their contacts.",
+                   access.AREAS["lists"])
 
     def get_list(list_id):
-        return access.get_list_or_404(list_id, api.channel, current_user)
+        return access.list_for(current_user, list_id, api.channel) or abort(404)
 
     @bp.route("", methods=["GET"])
     @fails_with(bp, 403)
     @bp.response(200, api.schema(many=True))
-    @readers
     def index():
         """The lists the caller may open, oldest first."""
         query = access.visible_lists_query(current_user, api.channel).order_by(OptOutList.id)
@@ -94,26 +85,25 @@ def lists_blueprint(api):
     @bp.response(201, api.schema)
     def create(values):
         """Create a list (Global Admin)."""
-        return _save(OptOutList(channel=api.channel), values)
+        return save(OptOutList(channel=api.channel), catalog.apply_list, _domain_arguments(values))
 
     @bp.route("/<int:list_id>", methods=["GET"])
     @fails_with(bp, 403, 404)
     @bp.response(200, api.schema)
-    @readers
     def show(list_id):
         """One list."""
         return get_list(list_id)
 
     @bp.route("/<int:list_id>", methods=["PATCH"])
     @fails_with(bp, 400, 403, 404)
-    @readers
     @bp.arguments(api.changes)
     @bp.response(200, api.schema)
     def update(changes, list_id):
         """Change some fields of a list; owner and members by a Global Admin only."""
         opt_out_list = get_list(list_id)
         _forbid_admin_changes(opt_out_list, changes)
-        return _save(opt_out_list, {**_current_values(opt_out_list), **changes})
+        return save(opt_out_list, catalog.apply_list,
+                    _domain_arguments({**_current_values(opt_out_list), **changes}))
 
     @bp.route("/<int:list_id>", methods=["DELETE"])
     @fails_with(bp, 403, 404, 409)
@@ -122,15 +112,10 @@ def lists_blueprint(api):
     def delete(list_id):
         """Delete a list that holds nothing and has no history (409 with the reason otherwise)."""
         opt_out_list = get_list(list_id)
-        reason = catalog.list_in_use(opt_out_list)
-        if reason:
-            abort(409, message=reason)
-        db.session.delete(opt_out_list)
-        db.session.commit()
+        delete_unless_in_use(opt_out_list, catalog.list_in_use(opt_out_list))
 
     @bp.route(f"/<int:list_id>/{api.values}-add", methods=["POST"])
     @fails_with(bp, 400, 403, 404, 409)
-    @readers
     @bp.arguments(api.to_add)
     @bp.response(200, AddedSchema)
     def add(body, list_id):
@@ -141,7 +126,6 @@ def lists_blueprint(api):
 
     @bp.route(f"/<int:list_id>/{api.values}-remove", methods=["POST"])
     @fails_with(bp, 400, 403, 404, 409)
-    @readers
     @bp.arguments(api.to_remove)
     @bp.response(200, RemovedSchema)
     def remove(body, list_id):

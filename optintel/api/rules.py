@@ -3,13 +3,14 @@ from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from .. import rule_test_runs
+from ..access import visible_rule, visible_rules_query
 from ..extensions import db
 from ..models import ActionType, Level, Status, TrackingRule, Trigger
-from ..rules.editing import may_manage, save_rule, scope_of, visible_rules_query
 from ..rules.presenting import rule_json, with_adjacent
-from ..tracking_log import test_runs
+from ..rules.validation import save_rule
 from . import blueprint, fails_with
-from .test_runs import TestRunSchema, TestRunValuesSchema
+from .rule_test_runs import TestRunSchema, TestRunValuesSchema
 
 bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted, do an action.")
 
@@ -74,10 +75,7 @@ class RuleFilterSchema(Schema):
 
 
 def _visible_rule(rule_id):
-    rule = db.session.get(TrackingRule, rule_id)
-    if rule is None or not may_manage(current_user, rule.level, scope_of(rule.level, rule.scope_id)):
-        abort(404, message="No such tracking rule.")
-    return rule
+    return visible_rule(current_user, rule_id) or abort(404, message="No such tracking rule.")
 
 
 def _save(rule, data):
@@ -146,4 +144,4 @@ def test_run(data, rule_id):
     """Run the rule's action once, for real, through the workers, with these placeholder values
     (Add/Remove actions only say what they would change); read the result at
     /test-runs/{id}. Never an event nor a delivery."""
-    return test_runs.start(_visible_rule(rule_id), data["values"], current_user)
+    return rule_test_runs.start(_visible_rule(rule_id), data["values"], current_user)

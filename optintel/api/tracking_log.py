@@ -3,13 +3,14 @@ newest first by keyset. Contacts are masked; Test Runs are not in it."""
 import sqlalchemy as sa
 from flask_login import current_user
 
-from ..deliveries.visibility import visible_deliveries_query
+from ..access import visible_deliveries_query
 from ..extensions import db
 from ..models import Delivery, Event
 from ..tracking_log.filters import LogFilter, apply
 from ..tracking_log.masking import mask_contact
 from ..validation import Invalid
 from . import blueprint, fails_with
+from .crud import page_after
 from .schemas import TrackingLogItemSchema, TrackingLogPageSchema, TrackingLogQuerySchema
 
 bp = blueprint("/tracking-log", "The Tracking Log: what each tracking rule did for each event, "
@@ -29,13 +30,8 @@ def index(args):
     if log_filter.errors:
         raise Invalid({name: [message] for name, message in log_filter.errors.items()})
     query = apply(visible_deliveries_query(current_user), Delivery.__table__, log_filter)
-    if args.get("after_id") is not None:
-        query = query.where(Delivery.id < args["after_id"])
-    limit = args["limit"]
-    rows = db.session.scalars(query.order_by(Delivery.id.desc()).limit(limit + 1)).all()
-    items = rows[:limit]
-    return {"items": log_items(items),
-            "next_after_id": items[-1].id if len(rows) > limit else None}
+    page = page_after(query, Delivery.id, args.get("after_id"), args["limit"], newest_first=True)
+    return {**page, "items": log_items(page["items"])}
 
 
 def log_items(deliveries):

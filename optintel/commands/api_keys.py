@@ -3,8 +3,11 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from .. import catalog
 from ..extensions import db
 from ..models import ApiKey, User
+from ..validation import Invalid
+from . import InvalidInput
 
 api_keys = AppGroup("api-keys", help="Keys for the REST API.")
 
@@ -17,10 +20,11 @@ def create(email, name):
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No user has the email {email}.")
-    if len(name.strip()) > 120:
-        raise click.ClickException("The name has at most 120 characters.")
-    row, key = ApiKey.issue(user, name.strip())
+    try:
+        row = catalog.apply_api_key(ApiKey(), user_id=user.id, name=name)
+    except Invalid as invalid:
+        raise InvalidInput(invalid) from None
     db.session.add(row)
     db.session.commit()
     click.echo(f"API key {row.prefix}… for {user.email}. Only its hash is kept; copy it now:")
-    click.echo(key)
+    click.echo(row.plain_key)

@@ -1,23 +1,23 @@
-"""Executing a batch of deliveries: HTTP and SMTP attempts concurrently over pooled
-connections, list changes in the job's own session, and every attempt recorded."""
+"""Executing a batch of deliveries: a worker claims the due ones, runs their attempts (HTTP and
+SMTP concurrently over pooled connections, list changes in the job's own session), and hands
+the outcomes to attempts.record."""
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from .. import actions
 from ..actions.base import Outcome, Work
-from ..actions.http import TargetPolicy
-from ..events.values import values_for
+from ..actions.target_policy import project_policy
 from ..extensions import db
-from ..models import Attempt, Delivery, DeliveryStatus, Event, ProjectSettings, TrackingRule
+from ..models import Delivery, DeliveryStatus, Event, ProjectSettings, TrackingRule
 from ..models.columns import utcnow
-from ..rules.editing import stored_settings
-from . import counts
-from .queueing import claim
-from .retries import next_attempt_at
+from ..placeholders import values_for
+from ..rules.storage import stored_settings
+from . import attempts
 
 log = logging.getLogger(__name__)
 _pool = {"executor": None}
@@ -30,11 +30,28 @@ def _thread_pool():
     return _pool["executor"]
 
 
-def _timed(action, work):
-    """Run one attempt, timing it; an unexpected error is a failed attempt, not a lost one."""
+def claim(delivery_ids):
+    """Take the deliveries that are due and not held by another worker; returns their ids."""
+    now = utcnow()
+    lease = now + timedelta(seconds=current_app.config["OPTINTEL_LEASE_SECONDS"])
+    table = Delivery.__table__
+    stmt = (sa.update(table)
+            .where(table.c.id.in_(delivery_ids),
+                   table.c.status.in_(DeliveryStatus.in_flight_statuses()),
+                   table.c.next_attempt_at <= now + timedelta(seconds=1),
+                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+            .values(lease_until=lease).returning(table.c.id))
+    claimed = db.session.scalars(stmt).all()
+    db.session.commit()
+    return claimed
+
+
+def timed_attempt(attempt, work):
+    """Run one attempt (an action's execute, or its test), timing it; an unexpected error is a
+    failed attempt, not a lost one."""
     started, started_at = time.perf_counter(), utcnow()
     try:
-        outcome = action.execute(work)
+        outcome = attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
         log.exception("Delivery %s: the action raised", work.delivery_id)
         outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
@@ -65,9 +82,7 @@ def execute(delivery_ids):
     rules = {r.id: r for r in db.session.scalars(sa.select(TrackingRule).where(
         TrackingRule.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
     values = values_for(list(events.values()))
-    project = ProjectSettings.get()
-    policy = TargetPolicy.from_settings(current_app.config["OPTINTEL_ALLOW_PRIVATE_TARGETS"],
-                                        project.allowed_target_cidrs)
+    policy = project_policy()
     settings, jobs, skipped, outcomes = {}, [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
@@ -85,48 +100,9 @@ def execute(delivery_ids):
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
                     dict(events[delivery.event_id]), policy)
         jobs.append((delivery, action, work))
-    futures = [(d, _thread_pool().submit(_timed, a, w)) for d, a, w in jobs if a.in_pool]
-    outcomes += [(d, _timed(a, w)) for d, a, w in jobs if not a.in_pool]
+    pool = _thread_pool()
+    futures = [(d, pool.submit(timed_attempt, a.execute, w)) for d, a, w in jobs if a.in_pool]
+    outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs if not a.in_pool]
     outcomes += [(d, future.result()) for d, future in futures]
-    _record(outcomes, skipped, project.retry_delays)
+    attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays)
     return len(outcomes)
-
-
-def _record(outcomes, skipped, delays):
-    """Write the attempts and the deliveries' new state in one transaction."""
-    now = utcnow()
-    attempts, changes, by_id = [], [], {}
-    for delivery, outcome in outcomes:
-        by_id[delivery.id] = delivery
-        number = delivery.attempts + 1
-        attempts.append({
-            "delivery_id": delivery.id, "number": number, "started_at": outcome.started_at or now,
-            "duration_ms": outcome.duration_ms, "succeeded": outcome.succeeded,
-            "request": outcome.request, "response_status": outcome.response_status,
-            "response_headers": outcome.response_headers, "response_body": outcome.response_body,
-            "error": outcome.error})
-        change = {"id": delivery.id, "attempts": number, "lease_until": None,
-                  "last_response_status": outcome.response_status, "note": "",
-                  "next_attempt_at": None, "updated_at": now}
-        if outcome.succeeded:
-            change["status"] = DeliveryStatus.SUCCEEDED
-        elif outcome.skipped:
-            change.update(status=DeliveryStatus.SKIPPED, note=outcome.error[:500])
-        else:
-            retry_at = None if outcome.permanent else \
-                next_attempt_at(number, delays, outcome.retry_after, now)
-            change.update(status=DeliveryStatus.RETRYING if retry_at else DeliveryStatus.FAILED,
-                          next_attempt_at=retry_at)
-        changes.append(change)
-    for delivery, note in skipped:
-        by_id[delivery.id] = delivery
-        changes.append({"id": delivery.id, "status": DeliveryStatus.SKIPPED, "note": note,
-                        "lease_until": None, "next_attempt_at": None, "updated_at": now,
-                        "attempts": delivery.attempts,
-                        "last_response_status": delivery.last_response_status})
-    if attempts:
-        db.session.execute(sa.insert(Attempt.__table__), attempts)
-    if changes:
-        counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
-        db.session.execute(sa.update(Delivery), changes)
-    db.session.commit()

@@ -1,18 +1,18 @@
-"""Handing deliveries to the RQ queue in batches, and a worker's claim on them."""
+"""Handing committed deliveries to the RQ queue in batches; those not handed over wait for the
+reconciler."""
 import logging
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus
+from ..models import Delivery
 from ..models.columns import utcnow
 from ..queue import DELIVERIES_QUEUE, queue
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+EXECUTE_JOB = "optintel.jobs.execute_deliveries"
 
 
 def enqueue_deliveries(delivery_ids):
@@ -25,7 +25,7 @@ def enqueue_deliveries(delivery_ids):
         with q.connection.pipeline() as pipe:
             for start in range(0, len(delivery_ids), size):
                 batch = delivery_ids[start:start + size]
-                q.enqueue("optintel.jobs.execute_deliveries", batch, job_timeout=3600,
+                q.enqueue(EXECUTE_JOB, batch, job_timeout=3600,
                           result_ttl=0, failure_ttl=86400, pipeline=pipe)
                 handed += batch
             pipe.execute()
@@ -37,18 +37,3 @@ def enqueue_deliveries(delivery_ids):
     db.session.execute(sa.update(table).where(table.c.id.in_(handed)).values(enqueued_at=utcnow()))
     db.session.commit()
     return len(handed)
-
-
-def claim(delivery_ids):
-    """Take the deliveries that are due and not held by another worker; returns their ids."""
-    now = utcnow()
-    lease = now + timedelta(seconds=current_app.config["OPTINTEL_LEASE_SECONDS"])
-    table = Delivery.__table__
-    stmt = (sa.update(table)
-            .where(table.c.id.in_(delivery_ids), table.c.status.in_(IN_FLIGHT),
-                   table.c.next_attempt_at <= now + timedelta(seconds=1),
-                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
-            .values(lease_until=lease).returning(table.c.id))
-    claimed = db.session.scalars(stmt).all()
-    db.session.commit()
-    return claimed

@@ -1,22 +1,62 @@
-"""Handing committed events to the RQ queue; events whose hand-off fails wait in the table."""
+"""The outbox of events: each contact change records its events in its own transaction, and
+hands them to the queue after the commit. Events whose hand-off failed (Redis down, or lost
+later) wait in the table, with dispatched_at NULL, until `hand_off_lost` hands them out again."""
 import logging
+from datetime import timedelta
 
+import sqlalchemy as sa
 from redis.exceptions import RedisError
 
+from ..extensions import db
+from ..models import Event
+from ..models.columns import utcnow
 from ..queue import EVENTS_QUEUE, queue
 
 log = logging.getLogger(__name__)
+DISPATCH_JOB = "optintel.jobs.dispatch_events"
+LOST_LIMIT, LOST_BATCH = 10_000, 1000
+# With more jobs than this waiting, an undispatched event is more likely queued than lost.
+BACKLOG = 50
 
 
-def enqueue_dispatch(event_ids):
+def record(opt_out_list, trigger, rows, origin, now):
+    """Insert one event per changed contact row ({value, md5, mailer_id, campaign_id}) in the
+    caller's transaction; returns their ids."""
+    if not rows:
+        return []
+    events = [{
+        "trigger": trigger, "channel": opt_out_list.channel, "list_id": opt_out_list.id,
+        "contact": row["value"], "contact_md5": row["md5"], "source": origin.source,
+        "mailer_id": row["mailer_id"], "campaign_id": row["campaign_id"], "occurred_at": now,
+        "caused_by_event_id": origin.caused_by_event_id, "depth": origin.depth,
+    } for row in rows]
+    table = Event.__table__
+    return list(db.session.scalars(sa.insert(table).returning(table.c.id), events))
+
+
+def hand_off(event_ids):
     """Enqueue one dispatch job for these committed events; False when Redis is unreachable."""
     if not event_ids:
         return True
     try:
-        queue(EVENTS_QUEUE).enqueue("optintel.jobs.dispatch_events", list(event_ids),
-                                    job_timeout=600, result_ttl=0)
+        queue(EVENTS_QUEUE).enqueue(DISPATCH_JOB, list(event_ids), job_timeout=600, result_ttl=0)
     except RedisError as exc:
         # The events are committed with dispatched_at NULL; they are dispatched once Redis is back.
         log.warning("Redis unavailable, %d event(s) left undispatched: %s", len(event_ids), exc)
         return False
     return True
+
+
+def hand_off_lost(older_than_seconds):
+    """Hand out again the events still undispatched after that long (their job was lost, or
+    Redis was down when they were recorded); returns how many."""
+    if queue(EVENTS_QUEUE).count >= BACKLOG:
+        return 0
+    before = utcnow() - timedelta(seconds=older_than_seconds)
+    ids = db.session.scalars(
+        sa.select(Event.id).where(Event.dispatched_at.is_(None), Event.occurred_at < before)
+        .order_by(Event.id).limit(LOST_LIMIT)).all()
+    db.session.rollback()
+    for start in range(0, len(ids), LOST_BATCH):
+        hand_off(ids[start:start + LOST_BATCH])
+    return len(ids)

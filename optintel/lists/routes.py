@@ -1,16 +1,18 @@
 """List Management: the opt-out lists of a channel, their settings, contacts and Tracking tab."""
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from .. import catalog
-from ..access import admin_only, get_list_or_404, visible_lists_query
+from ..access import visible_lists_query
+from ..crud import deleted, saved
 from ..contact_changes import (ListNotWritable, Origin, add_contacts, origin_for,
                                remove_contacts_by_md5)
 from ..extensions import db
-from ..models import Channel, Contact, ContactSource, Level, OptOutList, ProjectSettings, Role
-from ..normalize import InvalidContact, search_md5
+from ..guards import admin_only, guard_blueprint, list_or_404
+from ..models import Channel, Contact, ContactSource, Level, OptOutList
+from ..normalize import InvalidContact, typed_md5
 from ..pagination import keyset_page
 from ..rendering import is_htmx, render
 from ..tracking.panel import panel_context
@@ -22,12 +24,7 @@ CHANNEL = "<any(email, phone):channel>"
 LIST = CHANNEL + "/<int:list_id>"
 
 
-@bp.before_request
-@login_required
-def only_admins_and_list_owners():
-    """List Management is for Global Admins and List Owners."""
-    if current_user.role not in (Role.GLOBAL_ADMIN, Role.LIST_OWNER):
-        abort(403)
+guard_blueprint(bp, "lists")
 
 
 @bp.route(f"/{CHANNEL}/")
@@ -45,8 +42,8 @@ def new(channel):
     """Create an opt-out list."""
     opt_out_list = OptOutList(channel=Channel(channel))
     form = ListForm(opt_out_list, current_user)
-    if form.validate_on_submit() and _saved(form, opt_out_list):
-        flash(f"Opt-out list “{opt_out_list.name}” created.")
+    if saved(form, opt_out_list, catalog.apply_list,
+             lambda created: f"Opt-out list “{created.name}” created."):
         return redirect(url_for(".edit", channel=channel, list_id=opt_out_list.id))
     return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
                            opt_out_list=None)
@@ -55,46 +52,27 @@ def new(channel):
 @bp.route(f"/{LIST}/edit", methods=["GET", "POST"])
 def edit(channel, list_id):
     """The Settings tab of an opt-out list."""
-    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    opt_out_list = list_or_404(list_id, channel)
     form = ListForm(opt_out_list, current_user)
-    if form.validate_on_submit() and _saved(form, opt_out_list):
-        flash("Settings saved.")
+    if saved(form, opt_out_list, catalog.apply_list, "Settings saved."):
         return redirect(url_for(".edit", channel=channel, list_id=list_id))
     return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
                            opt_out_list=opt_out_list)
-
-
-def _saved(form, opt_out_list):
-    """Apply the form through the catalog and commit; on bad input the messages go beside fields."""
-    try:
-        catalog.apply_list(opt_out_list, **form.changes())
-    except Invalid as exc:
-        exc.show_on(form)
-        return False
-    db.session.add(opt_out_list)
-    db.session.commit()
-    return True
 
 
 @bp.route(f"/{LIST}/delete", methods=["POST"])
 @admin_only
 def delete(channel, list_id):
     """Delete an opt-out list, unless it holds contacts or has history."""
-    opt_out_list = get_list_or_404(list_id, channel, current_user)
-    reason = catalog.list_in_use(opt_out_list)
-    if reason:
-        flash(f"“{opt_out_list.name}” was not deleted. {reason}", "error")
-    else:
-        db.session.delete(opt_out_list)
-        db.session.commit()
-        flash(f"Opt-out list “{opt_out_list.name}” deleted.")
+    opt_out_list = list_or_404(list_id, channel)
+    deleted(opt_out_list, catalog.list_in_use(opt_out_list), f"Opt-out list “{opt_out_list.name}”")
     return redirect(url_for(".index", channel=channel))
 
 
 @bp.route(f"/{LIST}/tracking")
 def tracking(channel, list_id):
     """The Tracking tab of an opt-out list: its rules."""
-    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    opt_out_list = list_or_404(list_id, channel)
     return render_template("lists/tracking.html", opt_out_list=opt_out_list,
                            **panel_context(Level.of_list(opt_out_list.channel), opt_out_list))
 
@@ -102,7 +80,7 @@ def tracking(channel, list_id):
 @bp.route(f"/{LIST}/contacts", methods=["GET", "POST"])
 def contacts(channel, list_id):
     """The Contacts tab; POST adds one contact. htmx gets the contacts block only."""
-    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    opt_out_list = list_or_404(list_id, channel)
     form = AddContactForm(opt_out_list)
     message = form.validate_on_submit() and _add_contact(opt_out_list, form)
     if message and not is_htmx():
@@ -134,7 +112,7 @@ def _add_contact(opt_out_list, form):
 @bp.route(f"/{LIST}/contacts/delete", methods=["POST"])
 def delete_contact(channel, list_id):
     """Delete one contact, named by its MD5 (all an MD5-only list keeps)."""
-    opt_out_list = get_list_or_404(list_id, channel, current_user)
+    opt_out_list = list_or_404(list_id, channel)
     try:
         outcome = remove_contacts_by_md5(opt_out_list, [request.form.get("md5", "")],
                                          Origin(ContactSource.MANUAL))
@@ -155,8 +133,7 @@ def _contacts_tab(opt_out_list, form, message=None):
     search_error = None
     if search:
         try:
-            region = ProjectSettings.get().default_phone_region
-            query = query.where(Contact.md5 == search_md5(opt_out_list.channel, search, region))
+            query = query.where(Contact.md5 == typed_md5(search, opt_out_list.channel))
         except InvalidContact as exc:
             query, search_error = query.where(sa.false()), str(exc)
     page = keyset_page(db.session, query, Contact.id, request.args,

@@ -4,11 +4,10 @@ import sqlalchemy as sa
 from wtforms import Form, SelectField, StringField
 
 from .. import actions
-from ..access import visible_campaigns_query, visible_lists_query
+from ..access import log_campaigns_query, log_lists_query, visible_rules_query
 from ..extensions import db
-from ..models import (ActionType, Campaign, DeliveryStatus, Level, Mailer, OptOutList, Role,
-                      TrackingRule, Trigger, campaign_lists, list_members)
-from ..rules.editing import visible_rules_query
+from ..models import (ActionType, Campaign, DeliveryStatus, Level, Mailer, OptOutList,
+                      TrackingRule, Trigger)
 
 ANY = ("", "Any")
 
@@ -38,9 +37,12 @@ class FilterForm(Form):
 
     def __init__(self, args, user, log_filter):
         super().__init__(formdata=args)
-        self.list_id.choices = [ANY] + [(str(lst.id), f"{lst.name} ({lst.channel.label})")
-                                        for lst in _lists(user)]
-        self.campaign_id.choices = [ANY] + [(str(c.id), c.name) for c in _campaigns(user)]
+        self.list_id.choices = [ANY] + [
+            (str(lst.id), f"{lst.name} ({lst.channel.label})") for lst in
+            db.session.scalars(log_lists_query(user).order_by(OptOutList.name))]
+        self.campaign_id.choices = [ANY] + [
+            (str(c.id), c.name) for c in
+            db.session.scalars(log_campaigns_query(user).order_by(Campaign.name))]
         self.mailer_id.choices = [ANY] + [
             (str(m.id), m.nickname) for m in
             db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
@@ -49,27 +51,3 @@ class FilterForm(Form):
             db.session.scalars(visible_rules_query(user).order_by(TrackingRule.id.desc()))]
         for name, message in log_filter.errors.items():
             self[name].errors = [message]
-
-
-def _lists(user):
-    """The lists whose events the user's rows may be about."""
-    if user.role == Role.CAMPAIGN_MANAGER:
-        scrubbed = sa.select(campaign_lists.c.list_id).where(campaign_lists.c.campaign_id.in_(
-            sa.select(Campaign.id).where(Campaign.manager_id == user.id)))
-        ids = sa.union(scrubbed, sa.select(list_members.c.member_id)
-                       .where(list_members.c.group_id.in_(scrubbed)))
-        query = sa.select(OptOutList).where(OptOutList.id.in_(ids))
-    else:
-        query = visible_lists_query(user)
-    return db.session.scalars(query.order_by(OptOutList.name)).all()
-
-
-def _campaigns(user):
-    """The campaigns the user manages; for List Owners, those scrubbed against their lists."""
-    if user.role == Role.LIST_OWNER:
-        owned = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
-        query = sa.select(Campaign).where(Campaign.id.in_(
-            sa.select(campaign_lists.c.campaign_id).where(campaign_lists.c.list_id.in_(owned))))
-    else:
-        query = visible_campaigns_query(user)
-    return db.session.scalars(query.order_by(Campaign.name)).all()

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..deliveries.retrying import RETRYABLE
 from ..extensions import db
 from ..models import Campaign, DeliveryStatus, Level, OptOutList
 from ..tracking_log.masking import mask_contact
@@ -19,7 +18,7 @@ class DeliveryRow:
 
     @property
     def retryable(self):
-        return self.delivery.status in RETRYABLE
+        return self.delivery.status.retryable
 
 
 def delivery_rows(deliveries, message=""):

@@ -2,23 +2,23 @@
 retry all, and the record of who confirmed access to a log."""
 import sqlalchemy as sa
 from flask import abort, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from ..access import admin_only
-from ..deliveries.retrying import NotRetryable, retry
-from ..deliveries.visibility import visible_deliveries_query
+from ..access import visible_deliveries_query, visible_test_runs_query
+from ..deliveries import retry_by_hand
 from ..extensions import db
+from ..guards import admin_only, guard_blueprint
 from ..models import Delivery, LogAccess, TestRun
 from ..pagination import keyset_page
 from ..rendering import render
-from ..rules.editing import managed_scopes
-from ..tracking_log import retry_all
 from ..tracking_log.chart import chart
 from ..tracking_log.filters import LogFilter, apply
 from . import bp
 from .forms import FilterForm
 from .presenting import chart_figure, delivery_rows, test_run_rows
+
+guard_blueprint(bp)
 
 
 def _visible_delivery(delivery_id):
@@ -27,12 +27,9 @@ def _visible_delivery(delivery_id):
     return db.session.scalar(query.options(selectinload(Delivery.event))) or abort(404)
 
 
-def _visible_test_runs():
-    return sa.select(TestRun).where(managed_scopes(current_user, TestRun.level, TestRun.scope_id))
-
-
 def _visible_test_run(run_id):
-    return db.session.scalar(_visible_test_runs().where(TestRun.id == run_id)) or abort(404)
+    query = visible_test_runs_query(current_user).where(TestRun.id == run_id)
+    return db.session.scalar(query) or abort(404)
 
 
 def _delivery_row(delivery, message=""):
@@ -41,7 +38,6 @@ def _delivery_row(delivery, message=""):
 
 
 @bp.route("/")
-@login_required
 def index():
     """All Events: the filtered deliveries the user may see, newest first, and their chart."""
     log_filter = LogFilter.from_args(request.args)
@@ -57,26 +53,23 @@ def index():
 
 
 @bp.route("/deliveries/<int:delivery_id>")
-@login_required
 def delivery_row(delivery_id):
     """One row of All Events; rows in flight poll it until they settle."""
     return _delivery_row(_visible_delivery(delivery_id))
 
 
 @bp.route("/deliveries/<int:delivery_id>/retry", methods=["POST"])
-@login_required
 def retry_delivery(delivery_id):
     """Attempt a failed or succeeded delivery once more; the row comes back pending."""
     delivery = _visible_delivery(delivery_id)
     try:
-        retry(delivery, current_user)
-    except NotRetryable as exc:
+        retry_by_hand.retry(delivery, current_user)
+    except retry_by_hand.NotRetryable as exc:
         return _delivery_row(delivery, str(exc))
     return _delivery_row(delivery)
 
 
 @bp.route("/deliveries/<int:delivery_id>/log", methods=["GET", "POST"])
-@login_required
 def delivery_log(delivery_id):
     """The Log dialog: a confirmation first; the POST of 'I confirm to get access' records it
     and shows every attempt."""
@@ -89,17 +82,16 @@ def delivery_log(delivery_id):
 
 
 @bp.route("/retry-all", methods=["GET", "POST"])
-@login_required
 def retry_all_matching():
     """Retry all: how many rows the filter would retry, then (POST) a background job."""
     log_filter = LogFilter.from_args(request.args)
     counts, started, error = None, False, ""
     if not log_filter.errors:
-        counts = retry_all.retryable_counts(current_user, log_filter)
+        counts = retry_by_hand.retryable_counts(current_user, log_filter)
     if counts and request.method == "POST":
         try:
-            started = retry_all.start(current_user, log_filter) is not None
-        except retry_all.NotStarted as exc:
+            started = retry_by_hand.start_retry_all(current_user, log_filter) is not None
+        except retry_by_hand.NotStarted as exc:
             error = str(exc)
     html = render_template("logs/_retry_all.html", log_filter=log_filter, counts=counts,
                            started=started, error=error)
@@ -107,16 +99,14 @@ def retry_all_matching():
 
 
 @bp.route("/test-runs")
-@login_required
 def test_runs():
     """Test Runs: the runs of the rules the user manages, newest first."""
-    query = _visible_test_runs().options(selectinload(TestRun.user))
+    query = visible_test_runs_query(current_user).options(selectinload(TestRun.user))
     page = keyset_page(db.session, query, TestRun.id, request.args)
     return render("logs/test_runs.html", block="runs", page=page, rows=test_run_rows(page.items))
 
 
 @bp.route("/test-runs/<int:run_id>")
-@login_required
 def test_run_row(run_id):
     """One row of Test Runs; pending rows poll it until the run is back."""
     [row] = test_run_rows([_visible_test_run(run_id)])
@@ -124,7 +114,6 @@ def test_run_row(run_id):
 
 
 @bp.route("/test-runs/<int:run_id>/log", methods=["GET", "POST"])
-@login_required
 def test_run_log(run_id):
     """The Log dialog of a test run, behind the same recorded confirmation."""
     run = _visible_test_run(run_id)
@@ -136,7 +125,6 @@ def test_run_log(run_id):
 
 
 @bp.route("/access")
-@login_required
 @admin_only
 def access():
     """Who confirmed access to which log, and when (Global Admins only)."""

@@ -16,7 +16,7 @@ class MailerForm(FlaskForm):
                          default=Status.ACTIVE.value)
     submit = SubmitField("Save")
 
-    def values(self):
+    def changes(self):
         """The fields as catalog.apply_mailer takes them."""
         return {name: self[name].data for name in
                 ("company_name", "nickname", "email", "web_address", "notes", "status")}

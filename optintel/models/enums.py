@@ -22,8 +22,6 @@ class Status(StrEnum):
         return self.value.capitalize()
 
 
-
-
 class Channel(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
@@ -142,6 +140,20 @@ class DeliveryStatus(StrEnum):
     def label(self):
         return self.value.capitalize()
 
+    @classmethod
+    def in_flight_statuses(cls):
+        """Statuses of deliveries that still have an attempt to come."""
+        return (cls.PENDING, cls.RETRYING)
+
+    @classmethod
+    def retryable_statuses(cls):
+        """Statuses of settled deliveries that may be retried by hand."""
+        return (cls.FAILED, cls.SUCCEEDED)
+
     @property
     def in_flight(self):
-        return self in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+        return self in self.in_flight_statuses()
+
+    @property
+    def retryable(self):
+        return self in self.retryable_statuses()

@@ -76,12 +76,17 @@ class ApiKey(db.Model):
     def digest(key):
         return hashlib.sha256(key.encode()).hexdigest()
 
+    def set_new_key(self):
+        """Give the row a new random key; returns it in clear, to be shown once."""
+        key = self.PREFIX + secrets.token_urlsafe(32)
+        self.prefix, self.key_hash = key[:10], self.digest(key)
+        return key
+
     @classmethod
     def issue(cls, user, name=""):
         """Create a key for the user; returns (row, the key in clear, shown once)."""
-        key = cls.PREFIX + secrets.token_urlsafe(32)
-        row = cls(user=user, name=name, prefix=key[:10], key_hash=cls.digest(key))
-        return row, key
+        row = cls(user=user, name=name)
+        return row, row.set_new_key()
 
     @classmethod
     def find(cls, key):

@@ -5,10 +5,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .. import actions
 from ..extensions import db
-from ..models import ActionType, Level, OptOutList, campaign_lists, list_members
-
-CHANNEL_BOUND_ACTIONS = (ActionType.ADD_TO_LIST, ActionType.REMOVE_FROM_LIST)
+from ..models import Level, OptOutList, campaign_lists, list_members
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,10 @@ class Snapshot:
         channel = rule.level.channel
         if rule.level == Level.PROJECT:
             lists = self.expand(settings.get("contact_list_ids") or []) or None
-            if rule.action in CHANNEL_BOUND_ACTIONS:
+            target = actions.get(rule.action).target_list_id(rule.action_settings or {})
+            if target is not None:
                 # A Project rule that changes a list applies to events of that list's channel only.
-                channel = self.channel.get((rule.action_settings or {}).get("list_id"))
+                channel = self.channel.get(target)
         elif rule.level.is_campaign:
             lists = self.expand(self.campaign_lists.get(rule.scope_id, ()))
         else:

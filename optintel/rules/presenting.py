@@ -5,7 +5,7 @@ from .. import actions
 from ..extensions import db
 from ..models import Mailer, OptOutList, Status, TrackingRule
 from .coverage import adjacent_rule_ids
-from .editing import masked_settings
+from .storage import masked_settings
 
 
 def active_rules():

@@ -4,15 +4,15 @@ from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, Str
                      SubmitField, TextAreaField)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import secrets
 from ..models.settings import DEFAULT_RETRY_SCHEDULE
 from ..normalize import InvalidContact, normalize_email
 
 REGION_CHOICES = [(region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
                   for region in sorted(phonenumbers.SUPPORTED_REGIONS)]
 SECURITY_CHOICES = [("none", "None"), ("starttls", "STARTTLS"), ("tls", "TLS")]
-COPIED = ("default_phone_region", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
-          "smtp_from")
+FIELDS = ("default_phone_region", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
+          "smtp_password", "clear_smtp_password", "smtp_from", "retry_schedule",
+          "allowed_target_cidrs", "log_retention_days")
 
 
 def _strip(value):
@@ -21,7 +21,7 @@ def _strip(value):
 
 class ProjectSettingsForm(FlaskForm):
     """The Opt-Intel > Settings subtab: default phone region, default SMTP connection, and how
-    deliveries are retried and where they may go (deliveries.settings validates those)."""
+    deliveries are retried and where they may go (project_settings checks those)."""
 
     default_phone_region = SelectField(
         "Default Phone Region", choices=REGION_CHOICES,
@@ -68,18 +68,6 @@ class ProjectSettingsForm(FlaskForm):
         if field.data and self.smtp_password.data:
             raise ValidationError("Either type a new password or clear the stored one, not both.")
 
-    def delivery_values(self):
-        """The delivery fields as deliveries.settings.apply_delivery_settings takes them."""
-        return {"retry_schedule": self.retry_schedule.data,
-                "allowed_target_cidrs": self.allowed_target_cidrs.data}
-
-    def save_to(self, settings):
-        """Copy the fields onto the settings row; the password changes only when typed or cleared."""
-        for name in COPIED:
-            setattr(settings, name, self[name].data)
-        if self.log_retention_days.data is not None:
-            settings.log_retention_days = self.log_retention_days.data
-        if self.smtp_password.data:
-            settings.smtp_password_encrypted = secrets.encrypt(self.smtp_password.data)
-        elif self.clear_smtp_password.data:
-            settings.smtp_password_encrypted = ""
+    def changes(self):
+        """The fields as project_settings.apply_project_settings takes them."""
+        return {name: self[name].data for name in FIELDS}

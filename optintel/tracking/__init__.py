@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("tracking", __name__)
 
-from . import routes, test_run_routes  # noqa: E402,F401
+from . import routes, rule_test_runs  # noqa: E402,F401

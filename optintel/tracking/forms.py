@@ -1,4 +1,4 @@
-"""The two steps of the Add Rule pop-up. Fields only: every check is in rules.editing."""
+"""The two steps of the Add Rule pop-up. Fields only: every check is in rules/validation.py."""
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField
@@ -63,7 +63,7 @@ def form_to_rule_data(form, level):
 
 
 def show_errors(form, fields):
-    """Put rules.editing's messages beside the dialog's fields."""
+    """Put rules.validation's messages beside the dialog's fields."""
     for key, messages in fields.items():
         name = key.split(".", 1)[1] if "." in key else key
         name = "from_" if name == "from" else name

@@ -2,9 +2,9 @@
 import sqlalchemy as sa
 from flask_login import current_user
 
+from ..access import may_manage_scope_of
 from ..extensions import db
 from ..models import TrackingRule
-from ..rules.editing import may_manage, scope_of
 from ..rules.presenting import with_adjacent
 
 
@@ -20,7 +20,7 @@ def panel_context(level, scope, adjacent_to=None):
         wanted = next((ids for rule, ids in rows if rule.id == adjacent_to), [])
         shown = db.session.scalars(sa.select(TrackingRule).where(TrackingRule.id.in_(wanted))
                                    .order_by(TrackingRule.id)).all()
-        shown = [r for r in shown if may_manage(current_user, r.level, scope_of(r.level, r.scope_id))]
+        shown = [r for r in shown if may_manage_scope_of(current_user, r)]
         hidden = len(wanted) - len(shown)
         rows = with_adjacent(shown)
     return {"level": level, "scope": scope, "scope_id": scope_id or 0, "rows": rows,

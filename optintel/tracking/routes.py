@@ -1,22 +1,30 @@
+"""The rules table of a Tracking tab and the two steps of its Add Rule pop-up, for the five
+levels; every check of a rule is in rules/validation.py."""
 import json
 
 from flask import abort, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import actions
+from ..access import may_manage, scope_of
 from ..extensions import db
+from ..guards import guard_blueprint
 from ..models import Level, Status, TrackingRule
 from ..rendering import render
-from ..rules.editing import masked_settings, may_manage, save_rule, scope_of
+from ..rules.storage import masked_settings
+from ..rules.validation import save_rule
 from ..validation import Invalid
 from . import bp
-from .panel import panel_context
 from .forms import StepOneForm, form_to_rule_data, show_errors, step_two_form
+from .panel import panel_context
 
-RULES = "/<any(project, email_campaign, sms_campaign, email_list, phone_list):level>/<int:scope_id>/rules"
+LEVEL = "/<any(project, email_campaign, sms_campaign, email_list, phone_list):level>/<int:scope_id>"
+RULES = LEVEL + "/rules"
+
+guard_blueprint(bp)
 
 
-def _scope(level, scope_id):
+def scope_or_404(level, scope_id):
     """(Level, scope) of the URL if the user may manage its rules; 403/404 otherwise."""
     level = Level(level)
     scope = scope_of(level, scope_id)
@@ -27,7 +35,7 @@ def _scope(level, scope_id):
     return level, scope
 
 
-def _rule(level, scope, rule_id):
+def rule_or_404(level, scope, rule_id):
     rule = db.session.get(TrackingRule, rule_id)
     if rule is None or rule.level != level or rule.scope_id != (scope.id if scope else None):
         abort(404)
@@ -44,25 +52,22 @@ def _closed_dialog():
 
 
 @bp.route(RULES)
-@login_required
 def panel(level, scope_id):
-    level, scope = _scope(level, scope_id)
+    level, scope = scope_or_404(level, scope_id)
     return _panel(level, scope, request.args.get("adjacent_to", type=int))
 
 
 @bp.route(RULES + "/new")
-@login_required
 def new_rule(level, scope_id):
-    level, scope = _scope(level, scope_id)
+    level, scope = scope_or_404(level, scope_id)
     return render("tracking/_step_one.html", form=StepOneForm(), level=level, scope_id=scope_id,
                   carried={})
 
 
 @bp.route(RULES + "/new/back", methods=["POST"])
-@login_required
 def new_rule_back(level, scope_id):
     """Back to step 1, carrying what was typed in step 2 for the next Next."""
-    level, scope = _scope(level, scope_id)
+    level, scope = scope_or_404(level, scope_id)
     carried = {k: request.form.getlist(k) for k in request.form
                if k not in ("csrf_token", "trigger", "action")}
     return render("tracking/_step_one.html", form=StepOneForm(), level=level, scope_id=scope_id,
@@ -70,9 +75,8 @@ def new_rule_back(level, scope_id):
 
 
 @bp.route(RULES + "/new/next", methods=["POST"])
-@login_required
 def new_rule_next(level, scope_id):
-    level, scope = _scope(level, scope_id)
+    level, scope = scope_or_404(level, scope_id)
     step_one = StepOneForm()
     if not step_one.validate():
         return render("tracking/_step_one.html", form=step_one, level=level, scope_id=scope_id,
@@ -82,17 +86,15 @@ def new_rule_next(level, scope_id):
 
 
 @bp.route(RULES, methods=["POST"])
-@login_required
 def create_rule(level, scope_id):
-    level, scope = _scope(level, scope_id)
+    level, scope = scope_or_404(level, scope_id)
     return _save(TrackingRule(), level, scope, {"level": level, "scope_id": scope and scope.id})
 
 
 @bp.route(RULES + "/<int:rule_id>/edit")
-@login_required
 def edit_rule(level, scope_id, rule_id):
-    level, scope = _scope(level, scope_id)
-    rule = _rule(level, scope, rule_id)
+    level, scope = scope_or_404(level, scope_id)
+    rule = rule_or_404(level, scope, rule_id)
     data = {**actions.get(rule.action).form_data(masked_settings(rule)), **rule.trigger_settings,
             "trigger": rule.trigger.value, "action": rule.action.value}
     form = step_two_form(level, rule.action, scope, data=data)
@@ -100,10 +102,9 @@ def edit_rule(level, scope_id, rule_id):
 
 
 @bp.route(RULES + "/<int:rule_id>", methods=["POST"])
-@login_required
 def update_rule(level, scope_id, rule_id):
-    level, scope = _scope(level, scope_id)
-    return _save(_rule(level, scope, rule_id), level, scope, {})
+    level, scope = scope_or_404(level, scope_id)
+    return _save(rule_or_404(level, scope, rule_id), level, scope, {})
 
 
 def _save(rule, level, scope, extra):
@@ -124,10 +125,9 @@ def _save(rule, level, scope, extra):
 
 
 @bp.route(RULES + "/<int:rule_id>/toggle", methods=["POST"])
-@login_required
 def toggle_rule(level, scope_id, rule_id):
-    level, scope = _scope(level, scope_id)
-    rule = _rule(level, scope, rule_id)
+    level, scope = scope_or_404(level, scope_id)
+    rule = rule_or_404(level, scope, rule_id)
     rule.status = Status.DISABLED if rule.is_active else Status.ACTIVE
     rule.updated_by = current_user
     db.session.commit()
@@ -135,9 +135,8 @@ def toggle_rule(level, scope_id, rule_id):
 
 
 @bp.route(RULES + "/<int:rule_id>/delete", methods=["POST"])
-@login_required
 def delete_rule(level, scope_id, rule_id):
-    level, scope = _scope(level, scope_id)
-    db.session.delete(_rule(level, scope, rule_id))
+    level, scope = scope_or_404(level, scope_id)
+    db.session.delete(rule_or_404(level, scope, rule_id))
     db.session.commit()
     return _panel(level, scope)

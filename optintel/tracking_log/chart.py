@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Delivery, DeliveryCount, DeliveryStatus
 from ..models.columns import utcnow
-from ..rules.editing import managed_scopes
+from ..access import managed_scopes
 from ..sql import hour_bucket
 from .filters import apply, start_of
 

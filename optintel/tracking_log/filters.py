@@ -5,8 +5,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
-from ..models import ActionType, Channel, DeliveryStatus, Level, ProjectSettings, Trigger
-from ..normalize import MD5_RE, InvalidContact, md5_of, normalize
+from ..models import ActionType, DeliveryStatus, Level, Trigger
+from ..normalize import InvalidContact, typed_md5
 
 ENUMS = {"level": Level, "trigger": Trigger, "action": ActionType, "status": DeliveryStatus}
 IDS = ("scope_id", "list_id", "mailer_id", "campaign_id", "rule_id")
@@ -61,7 +61,7 @@ class LogFilter:
         found.contact = args.get("contact", "").strip()
         if found.contact:
             try:
-                contact_md5(found.contact)
+                typed_md5(found.contact)
             except InvalidContact as exc:
                 errors["contact"] = str(exc)
                 found.contact = ""
@@ -92,7 +92,7 @@ class LogFilter:
         if self.host:
             conditions.append(table.c.host == self.host)
         if self.contact:
-            conditions.append(table.c.contact_md5 == contact_md5(self.contact))
+            conditions.append(table.c.contact_md5 == typed_md5(self.contact))
         moment = table.c.hour if "hour" in table.c else table.c.created_at
         if self.date_from:
             conditions.append(moment >= start_of(self.date_from))
@@ -103,16 +103,6 @@ class LogFilter:
 
 def start_of(day):
     return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
-def contact_md5(text):
-    """The MD5 a typed contact filter stands for: an MD5 as it is, else the MD5 of the
-    normalised email address or phone number."""
-    text = text.strip()
-    if MD5_RE.match(text.lower()):
-        return text.lower()
-    channel = Channel.EMAIL if "@" in text else Channel.PHONE
-    return md5_of(normalize(channel, text, ProjectSettings.get().default_phone_region))
 
 
 def apply(query, table, log_filter):

@@ -6,9 +6,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Delivery, DeliveryCount, LogAccess, ProjectSettings, TestRun
+from ..models import Delivery, DeliveryCount, DeliveryStatus, LogAccess, ProjectSettings, TestRun
 from ..models.columns import utcnow
-from ..deliveries.queueing import IN_FLIGHT
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -17,8 +16,8 @@ BATCH = 5000
 def prune():
     """Delete log rows older than the retention period, in batches; returns how many."""
     cutoff = utcnow() - timedelta(days=ProjectSettings.get().log_retention_days)
-    removed = 0
-    for model, moment, extra in ((Delivery, Delivery.created_at, Delivery.status.not_in(IN_FLIGHT)),
+    removed, settled = 0, Delivery.status.not_in(DeliveryStatus.in_flight_statuses())
+    for model, moment, extra in ((Delivery, Delivery.created_at, settled),
                                  (TestRun, TestRun.created_at, sa.true()),
                                  (LogAccess, LogAccess.accessed_at, sa.true()),
                                  (DeliveryCount, DeliveryCount.hour, sa.true())):

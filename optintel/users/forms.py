@@ -14,7 +14,7 @@ class UserCreateForm(FlaskForm):
     password = PasswordField("Password", description=f"At least {PASSWORD_MIN_LENGTH} characters.")
     submit = SubmitField("Create User")
 
-    def values(self):
+    def changes(self):
         """The fields as catalog.apply_user takes them."""
         return {name: self[name].data for name in ("email", "name", "role", "password")}
 
@@ -28,6 +28,6 @@ class UserEditForm(FlaskForm):
     password = PasswordField("New Password", description="Leave empty to keep the current password.")
     submit = SubmitField("Save")
 
-    def values(self):
+    def changes(self):
         """The fields as catalog.apply_user takes them."""
         return {name: self[name].data for name in ("name", "role", "active", "password")}

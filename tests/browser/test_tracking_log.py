@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from optintel.contact_changes import Origin, add_contacts
 from optintel.deliveries.executor import execute
-from optintel.events.dispatch import dispatch
+from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, LogAccess, ProjectSettings
 from tests.conftest import Reply

@@ -1,67 +1,16 @@
-"""Creating and changing tracking rules with every check of SPEC §5–§6, for the pop-up and the
-API alike. Secrets are kept encrypted apart from the other settings."""
-import json
-
+"""Validating a tracking rule with every check of SPEC §5–§6 and applying it, for step 2 of the
+Add Rule pop-up, its Edit and the API alike."""
 import sqlalchemy as sa
 
-from .. import actions, secrets
-from ..access import can_open_campaign, can_open_list
+from .. import actions
+from ..access import may_manage, scope_of
 from ..actions.base import RuleContext
 from ..extensions import db
-from ..models import (ActionType, Campaign, Level, Mailer, OptOutList, Role, Status, TrackingRule,
-                      Trigger)
+from ..models import ActionType, Level, Mailer, OptOutList, Status, Trigger
 from ..validation import Collector, Invalid
+from .storage import store_settings, stored_settings
 
 TRIGGER_SETTINGS = {"contact_list_ids": OptOutList, "mailer_ids": Mailer}
-
-
-def scope_of(level, scope_id):
-    """The campaign or list a rule of the level is configured on; None for Project or unknown."""
-    if level == Level.PROJECT:
-        return None
-    model = Campaign if level.is_campaign else OptOutList
-    scope = db.session.get(model, scope_id) if isinstance(scope_id, int) else None
-    return scope if scope is not None and scope.channel == level.channel else None
-
-
-def may_manage(user, level, scope):
-    """Whether the user may see and change rules of this level and scope (SPEC §2)."""
-    if level == Level.PROJECT:
-        return user.is_admin
-    if scope is None:
-        return False
-    return can_open_campaign(user, scope) if level.is_campaign else can_open_list(user, scope)
-
-
-def managed_scopes(user, level_column, scope_column):
-    """The SQL condition 'a level and scope whose rules the user manages', for any table that
-    records them (rules, deliveries, test runs, counts)."""
-    if user.role == Role.GLOBAL_ADMIN:
-        return sa.true()
-    if user.role == Role.CAMPAIGN_MANAGER:
-        owned = sa.select(Campaign.id).where(Campaign.manager_id == user.id)
-        levels = (Level.EMAIL_CAMPAIGN, Level.SMS_CAMPAIGN)
-    else:
-        owned = sa.select(OptOutList.id).where(OptOutList.owner_id == user.id)
-        levels = (Level.EMAIL_LIST, Level.PHONE_LIST)
-    return sa.and_(level_column.in_(levels), scope_column.in_(owned))
-
-
-def visible_rules_query(user):
-    """SELECT of the rules the user may see: all for admins, their campaigns' or lists' rules."""
-    return sa.select(TrackingRule).where(
-        managed_scopes(user, TrackingRule.level, TrackingRule.scope_id))
-
-
-def stored_settings(rule):
-    """The full action settings of a rule, secrets decrypted."""
-    secret = json.loads(secrets.decrypt(rule.secret_settings) or "{}")
-    return actions.get(rule.action).merge(rule.action_settings or {}, secret)
-
-
-def masked_settings(rule):
-    """The action settings as people and the API see them: secrets masked."""
-    return actions.get(rule.action).mask(stored_settings(rule))
 
 
 def _enum(errors, field, enum, value):
@@ -144,10 +93,9 @@ def save_rule(rule, data, user):
                 errors.add(f"action_settings.{key}", message)
     errors.raise_if_any()
 
-    public, secret = action.split(settings)
     rule.level, rule.scope_id, rule.trigger, rule.action = level, scope_id, trigger, action_key
-    rule.trigger_settings, rule.action_settings, rule.status = trigger_settings, public, status
-    rule.secret_settings = secrets.encrypt(json.dumps(secret)) if secret else ""
+    rule.trigger_settings, rule.status = trigger_settings, status
+    store_settings(rule, settings)
     rule.host = action.host(settings)
     if is_new:
         rule.author = user

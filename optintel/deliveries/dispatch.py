@@ -4,13 +4,13 @@ import logging
 
 import sqlalchemy as sa
 
-from ..deliveries import counts
-from ..deliveries.queueing import enqueue_deliveries
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
 from ..models.columns import utcnow
 from ..rules.index import current_index
 from ..sql import insert_ignoring_duplicates
+from ..tracking_log import counts
+from .queueing import enqueue_deliveries
 
 log = logging.getLogger(__name__)
 CHUNK = 500

@@ -3,9 +3,9 @@ from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
+from ..access import may_manage_scope_of
 from ..extensions import db
 from ..models import ActionType, DeliveryStatus, Level, LogAccess, TestRun, Trigger
-from ..rules.editing import may_manage, scope_of
 from . import blueprint, fails_with
 
 bp = blueprint("/test-runs", "Test Runs of tracking rules (started with POST "
@@ -55,7 +55,7 @@ def show(run_id):
     """One Test Run with its result once a worker has run it; each read is recorded as a log
     access."""
     run = db.session.get(TestRun, run_id)
-    if run is None or not may_manage(current_user, run.level, scope_of(run.level, run.scope_id)):
+    if run is None or not may_manage_scope_of(current_user, run):
         abort(404, message="No such test run.")
     LogAccess.record(current_user, test_run_id=run.id)
     return run

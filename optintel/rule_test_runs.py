@@ -1,26 +1,28 @@
 """Test Run: a rule's action run once, for real, through the workers, with values typed in its
-pop-up. It is recorded as a test run, never as an event or a delivery."""
+pop-up (Add/Remove actions only say what they would change). It is recorded as a test run,
+never as an event or a delivery."""
 import logging
-import time
+from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from redis.exceptions import RedisError
 
-from .. import actions
-from ..actions.base import Outcome, Work
-from ..actions.http import TargetPolicy
-from ..extensions import db
-from ..models import (Campaign, Channel, DeliveryStatus, OptOutList, ProjectSettings,
-                      TestRun)
-from ..models.columns import utcnow
-from ..normalize import InvalidContact, md5_of, normalize
-from ..queue import DELIVERIES_QUEUE, queue
-from ..rules import placeholders
-from ..rules.editing import stored_settings
-from ..validation import Invalid
+from . import actions, placeholders
+from .actions.base import Outcome, Work
+from .actions.target_policy import project_policy
+from .deliveries.executor import timed_attempt
+from .extensions import db
+from .models import Campaign, Channel, DeliveryStatus, OptOutList, TestRun
+from .models.columns import utcnow
+from .normalize import InvalidContact, md5_of, typed_md5
+from .queue import DELIVERIES_QUEUE, queue
+from .rules.storage import stored_settings
+from .validation import Invalid
 
 log = logging.getLogger(__name__)
+RUN_JOB = "optintel.jobs.run_test"
+# With more jobs than this waiting, a run no worker took is more likely queued than lost.
+BACKLOG = 50
 
 
 def sample_values(rule):
@@ -44,7 +46,7 @@ def sample_values(rule):
 
 def _target_channel(rule):
     """A Project rule's channel: its target list's for Add/Remove, else email."""
-    target_id = (rule.action_settings or {}).get("list_id")
+    target_id = actions.get(rule.action).target_list_id(rule.action_settings or {})
     target = db.session.get(OptOutList, target_id) if target_id else None
     return target.channel if target else Channel.EMAIL
 
@@ -57,8 +59,7 @@ def _with_typed(samples, typed):
     if contact and "contact_md5" not in typed:
         values["contact"] = str(contact)
         try:
-            values["contact_md5"] = md5_of(normalize(Channel(values["channel"]), str(contact),
-                                                     ProjectSettings.get().default_phone_region))
+            values["contact_md5"] = typed_md5(str(contact), Channel(values["channel"]))
         except (InvalidContact, ValueError):
             values["contact_md5"] = md5_of(str(contact).strip().lower())
     return values
@@ -82,16 +83,29 @@ def start(rule, typed, user):
                   action=rule.action, trigger=rule.trigger, host=rule.host, values=values)
     db.session.add(run)
     db.session.commit()
-    enqueue(run.id)
+    hand_off(run.id)
     return run
 
 
-def enqueue(run_id):
+def hand_off(run_id):
+    """Enqueue the run for a worker; with Redis down it waits for hand_off_lost."""
     try:
-        queue(DELIVERIES_QUEUE).enqueue("optintel.jobs.run_test", run_id, job_timeout=300,
-                                        result_ttl=0)
+        queue(DELIVERIES_QUEUE).enqueue(RUN_JOB, run_id, job_timeout=300, result_ttl=0)
     except RedisError as exc:
         log.warning("Redis unavailable, test run %s waits for the reconciler: %s", run_id, exc)
+
+
+def hand_off_lost(older_than_seconds):
+    """Hand out again the runs that no worker took for that long (Redis lost them)."""
+    if queue(DELIVERIES_QUEUE).count >= BACKLOG:
+        return 0
+    before = utcnow() - timedelta(seconds=older_than_seconds)
+    ids = db.session.scalars(sa.select(TestRun.id).where(
+        TestRun.started_at.is_(None), TestRun.created_at < before).limit(1000)).all()
+    db.session.rollback()
+    for run_id in ids:
+        hand_off(run_id)
+    return len(ids)
 
 
 def execute(run_id):
@@ -117,28 +131,15 @@ def execute(run_id):
 
 
 def _attempt(run):
+    """The action's test, timed as the executor times every attempt."""
     action, values = actions.get(run.action), run.values
-    policy = TargetPolicy.from_settings(current_app.config["OPTINTEL_ALLOW_PRIVATE_TARGETS"],
-                                        ProjectSettings.get().allowed_target_cidrs)
     event = {"id": None, "trigger": run.trigger, "channel": Channel(values["channel"]),
              "list_id": None, "contact": values.get("contact") or None,
              "contact_md5": values.get("contact_md5") or "", "mailer_id": None,
              "campaign_id": None, "depth": 0}
-    started = time.perf_counter()
-    try:
-        work = Work(f"test_{run.id}", run.rule_id,
-                    action.prepare(stored_settings(run.rule)), values, event, policy)
-        outcome = action.test(work)
-    except Exception as exc:  # noqa: BLE001 — a test run always ends with its result recorded
-        log.exception("Test run %s failed", run.id)
-        outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
-    outcome.duration_ms = int((time.perf_counter() - started) * 1000)
-    return outcome
+    work = Work(f"test_{run.id}", run.rule_id, None, values, event, project_policy())
 
-
-def lost(before):
-    """Ids of test runs that no worker took since `before` (Redis lost them)."""
-    return db.session.scalars(sa.select(TestRun.id).where(
-        TestRun.started_at.is_(None), TestRun.created_at < before).limit(1000)).all()
-
-
+    def test(work):
+        work.settings = action.prepare(stored_settings(run.rule))
+        return action.test(work)
+    return timed_attempt(test, work)

@@ -1,0 +1,101 @@
+"""`{{name}}` placeholders (SPEC §6): their names and sample values, finding them in a rule's
+settings, the values an event gives them, and rendering with the escaping of where a value
+lands. Used by the actions, the rules' validation and Test Runs."""
+import json
+import re
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Campaign, Channel, Mailer, OptOutList
+
+PATTERN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+# The names of SPEC §6 with the sample values used to check a rule and to pre-fill a Test Run.
+SAMPLES = {
+    "event_id": "1001",
+    "trigger": "contact_added",
+    "channel": "email",
+    "contact": "jane.doe@example.com",
+    "email": "jane.doe@example.com",
+    "phone": "+12025550143",
+    "contact_md5": "9e26471d35a78862c17e467d87cddedf",
+    "list_id": "7",
+    "list_name": "Main suppression list",
+    "campaign_id": "12",
+    "campaign_name": "Spring newsletter",
+    "mailer_id": "3",
+    "mailer_name": "acme-mail",
+    "source": "api",
+    "occurred_at": "2026-01-15T09:30:00Z",
+    "rule_id": "42",
+}
+NAMES = tuple(SAMPLES)
+
+
+def used(text):
+    """The placeholder names written in a text, in order, without repeats."""
+    seen = []
+    for name in PATTERN.findall(text or ""):
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+def unknown(text):
+    """The names in a text that are not placeholders."""
+    return [name for name in used(text) if name not in SAMPLES]
+
+
+def _plain(value):
+    return value
+
+
+def _url(value):
+    return quote(value, safe="")
+
+
+def _json(value):
+    return json.dumps(value)[1:-1]
+
+
+ESCAPES = {"plain": _plain, "url": _url, "json": _json}
+
+
+def render(text, values, escape="plain"):
+    """Replace each placeholder by its value (empty when absent), escaped for where it lands."""
+    escaper = ESCAPES[escape]
+    return PATTERN.sub(lambda m: escaper(str(values.get(m.group(1)) or "")), text or "")
+
+
+
+def values_for(events):
+    """{event id: {placeholder: text}} for event rows (mappings of the events table); the names
+    of lists, campaigns and mailers are read in one query per kind."""
+    lists = _names(OptOutList, OptOutList.name, [e["list_id"] for e in events])
+    campaigns = _names(Campaign, Campaign.name, [e["campaign_id"] for e in events])
+    mailers = _names(Mailer, Mailer.company_name, [e["mailer_id"] for e in events])
+    values = {}
+    for e in events:
+        contact = e["contact"] or ""
+        values[e["id"]] = {
+            "event_id": str(e["id"]), "trigger": str(e["trigger"]), "channel": str(e["channel"]),
+            "contact": contact, "email": contact if e["channel"] == Channel.EMAIL else "",
+            "phone": contact if e["channel"] == Channel.PHONE else "",
+            "contact_md5": e["contact_md5"], "list_id": str(e["list_id"]),
+            "list_name": lists.get(e["list_id"], ""),
+            "campaign_id": str(e["campaign_id"] or ""),
+            "campaign_name": campaigns.get(e["campaign_id"], ""),
+            "mailer_id": str(e["mailer_id"] or ""), "mailer_name": mailers.get(e["mailer_id"], ""),
+            "source": str(e["source"]),
+            "occurred_at": e["occurred_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    return values
+
+
+def _names(model, column, ids):
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).all())

@@ -1,0 +1,60 @@
+"""Changing Project Settings: the default phone region and SMTP connection, the retry schedule
+of deliveries, the networks that actions may reach although they are not public, and how long
+the Tracking Log keeps its rows."""
+from . import secrets
+from .actions.target_policy import parse_networks
+from .models.settings import DEFAULT_RETRY_SCHEDULE
+from .validation import Collector
+
+MAX_DELAYS = 20
+MAX_DELAY = 2 * 86400
+
+
+def _retry_schedule(errors, text):
+    """The schedule as "0, 5, 300": whole seconds before each attempt, commas or spaces between;
+    left empty, the Standard Webhooks schedule."""
+    parts = ((text or "").strip() or DEFAULT_RETRY_SCHEDULE).replace(",", " ").split()
+    if not 1 <= len(parts) <= MAX_DELAYS:
+        errors.add("retry_schedule", f"Give between 1 and {MAX_DELAYS} delays, in seconds.")
+        return ""
+    bad = [part for part in parts if not (part.isascii() and part.isdigit())]
+    if bad:
+        errors.add("retry_schedule", f"Not a whole number of seconds: {', '.join(bad)}.")
+        return ""
+    delays = [int(part) for part in parts]
+    if max(delays) > MAX_DELAY:
+        errors.add("retry_schedule", f"Each delay is at most {MAX_DELAY:,} seconds (2 days).")
+    return ", ".join(map(str, delays))
+
+
+def _networks(errors, text):
+    """The allowed networks as stored: one CIDR a line, each once."""
+    networks, bad = parse_networks(text)
+    if bad:
+        errors.add("allowed_target_cidrs", f"Not a network such as 10.0.0.0/8 or fd00::/8: "
+                                           f"{', '.join(bad)}.")
+    return "\n".join(map(str, networks))
+
+
+def apply_project_settings(settings, *, default_phone_region, smtp_host, smtp_port, smtp_security,
+                           smtp_username, smtp_from, retry_schedule, allowed_target_cidrs,
+                           smtp_password="", clear_smtp_password=False, log_retention_days=None):
+    """Validate the retry schedule and the allowed target networks (Invalid names the fields),
+    then set every field; nothing is set unless both are valid. The stored SMTP password
+    changes only when a new one is typed or it is cleared; the retention only when given."""
+    errors = Collector()
+    retry_schedule = _retry_schedule(errors, retry_schedule)
+    allowed_target_cidrs = _networks(errors, allowed_target_cidrs)
+    errors.raise_if_any()
+    settings.retry_schedule, settings.allowed_target_cidrs = retry_schedule, allowed_target_cidrs
+    settings.default_phone_region = default_phone_region
+    settings.smtp_host, settings.smtp_port = smtp_host, smtp_port
+    settings.smtp_security, settings.smtp_username = smtp_security, smtp_username
+    settings.smtp_from = smtp_from
+    if log_retention_days is not None:
+        settings.log_retention_days = log_retention_days
+    if smtp_password:
+        settings.smtp_password_encrypted = secrets.encrypt(smtp_password)
+    elif clear_smtp_password:
+        settings.smtp_password_encrypted = ""
+    return settings
