@@ -64,6 +64,8 @@ class Action:
     key = None
     label = ""
     Form = Form
+    # The settings' shape, for the API's documentation.
+    settings_doc = ""
     # Top-level settings whose values are secrets: stored encrypted, shown as MASK.
     secrets = ()
     # Settings whose text may hold {{placeholders}}.
@@ -154,6 +156,10 @@ class Action:
     def from_form(self, form):
         """Raw settings from a submitted form, in the API's shape."""
         return {name: form[name].data for name in self.Form()._fields}
+
+    def form_field(self, setting):
+        """The name of the form field that shows a setting and its messages."""
+        return setting
 
 
 # Validation helpers shared by the actions ------------------------------------------------

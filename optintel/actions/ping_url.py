@@ -52,6 +52,8 @@ class PingUrl(Action):
     label = "Ping URL"
     Form = PingUrlForm
     secrets = ("signing_secret",)
+    settings_doc = ("{method: GET|POST, url, headers: {name: value}, content_type: json|form|text, "
+                    "body, timeout: 1-30 (default 10), signing_secret}")
 
     def validate(self, raw, context, errors):
         method = choice(raw, "method", errors, ("GET", "POST"), default="POST")

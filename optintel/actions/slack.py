@@ -21,6 +21,7 @@ class SlackMessage(Action):
     key = ActionType.SLACK
     label = "Slack message"
     Form = SlackForm
+    settings_doc = "{webhook_url, text}"
     # The webhook URL is itself the credential.
     secrets = ("webhook_url",)
     templated = ("text",)

@@ -44,6 +44,8 @@ class SmtpEmail(Action):
     secrets = ("password",)
     templated = ("to", "subject", "body")
     reply_label = "SMTP reply"
+    settings_doc = ("{connection: default|custom, host, port, security: none|starttls|tls, "
+                    "username, password, from, to: [..], subject, body}")
 
     def validate(self, raw, context, errors):
         connection = choice(raw, "connection", errors, ("default", "custom"), default="default")
@@ -104,6 +106,10 @@ class SmtpEmail(Action):
         raw = super().from_form(form)
         raw["from"] = raw.pop("from_")
         return raw
+
+    def form_field(self, setting):
+        # "from" is a Python keyword: the form calls its field from_.
+        return "from_" if setting == "from" else setting
 
     def host(self, settings):
         return settings["host"] if settings["connection"] == "custom" else ProjectSettings.get().smtp_host

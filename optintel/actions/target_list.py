@@ -21,6 +21,7 @@ class TargetListAction(Action):
     verb = ""
     in_pool = False  # it changes the database, in the job's own session
     reply_label = "Result"
+    settings_doc = "{list_id}"
     test_changes_nothing = True
 
     def target_list_id(self, settings):

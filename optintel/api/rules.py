@@ -3,7 +3,7 @@ from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from .. import rule_test_runs
+from .. import actions, rule_test_runs
 from ..access import visible_rule, visible_rules_query
 from ..extensions import db
 from ..models import ActionType, Level, Status, TrackingRule, Trigger
@@ -15,13 +15,11 @@ from .rule_test_runs import TestRunSchema, TestRunValuesSchema
 bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted, do an action.")
 
 ACTION_SETTINGS = (
-    "Depends on the action. ping_url: {method: GET|POST, url, headers: {name: value}, "
-    "content_type: json|form|text, body, timeout: 1-30 (default 10), signing_secret}. "
-    "smtp: {connection: default|custom, host, port, security: none|starttls|tls, username, "
-    "password, from, to: [..], subject, body}. add_to_list / remove_from_list: {list_id}. "
-    "slack: {webhook_url, text}. Text fields may use {{placeholders}}. Secrets (password, "
-    "signing_secret, credential headers, webhook_url) are answered as \"********\"; sending "
-    "\"********\" back keeps the stored value.")
+    "Depends on the action. "
+    + " ".join(f"{key.value}: {action.settings_doc}." for key, action in actions.REGISTRY.items())
+    + " Text fields may use {{placeholders}}. Secrets (password, signing_secret, credential "
+    "headers, webhook_url) are answered as \"********\"; sending \"********\" back keeps the "
+    "stored value.")
 
 
 def _one_of(enum):

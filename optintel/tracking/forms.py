@@ -64,9 +64,9 @@ def form_to_rule_data(form, level):
 
 def show_errors(form, fields):
     """Put rules.validation's messages beside the dialog's fields."""
+    action = actions.get(form.action.data)
     for key, messages in fields.items():
-        name = key.split(".", 1)[1] if "." in key else key
-        name = "from_" if name == "from" else name
+        name = action.form_field(key.split(".", 1)[1]) if "." in key else key
         target = form[name].errors if name in form else form.form_errors
         target.extend(messages if name in form else [f"{key}: {m}" for m in messages])
 
