@@ -7,8 +7,8 @@ open reads as missing."""
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import (Campaign, Delivery, Event, Level, OptOutList, Role, TestRun, TrackingRule,
-                     campaign_lists, list_members)
+from .models import (Campaign, Delivery, Event, Level, Mailer, OptOutList, Role, TestRun,
+                     TrackingRule, campaign_lists, campaign_mailers, list_members)
 
 # The areas of the dashboard and the roles that open them; the others get 403.
 AREAS = {
@@ -22,6 +22,10 @@ AREAS = {
 }
 # Who reads mailers through the API (managers pick them for their campaigns).
 MAILER_READERS = (Role.GLOBAL_ADMIN, Role.CAMPAIGN_MANAGER)
+# What only a Global Admin changes: who holds a campaign or a list, which lists a campaign reads
+# (a manager who could add any list would read its events), and a Grouped list's members.
+ADMIN_ONLY_CAMPAIGN_FIELDS = ("manager_id", "list_ids")
+ADMIN_ONLY_LIST_FIELDS = ("owner_id", "members")
 
 
 def may_open(user, area):
@@ -63,6 +67,16 @@ def can_open_campaign(user, campaign):
     return user.is_admin or (user.role == Role.CAMPAIGN_MANAGER and campaign.manager_id == user.id)
 
 
+def lists_in_clear(user, list_ids):
+    """The ids among these lists whose contacts the user sees in clear: all for Global Admins,
+    their own for the others; everyone else sees contacts masked."""
+    list_ids = set(list_ids)
+    if user.is_admin or not list_ids:
+        return list_ids
+    return set(db.session.scalars(sa.select(OptOutList.id).where(
+        OptOutList.id.in_(list_ids), OptOutList.owner_id == user.id)))
+
+
 def list_for(user, list_id, channel):
     """The list if it exists, is of the channel and the user may open it; None otherwise."""
     opt_out_list = db.session.get(OptOutList, list_id)
@@ -78,6 +92,33 @@ def campaign_for(user, campaign_id, channel):
     if campaign is None or campaign.channel != channel or not can_open_campaign(user, campaign):
         return None
     return campaign
+
+
+# What a contact may be attributed to --------------------------------------------------------
+
+def campaigns_using_list_query(opt_out_list):
+    """SELECT of the campaigns of the list's channel scrubbed against it, directly or through a
+    Grouped list that holds it: the campaigns its contacts may be attributed to."""
+    groups = sa.select(list_members.c.group_id).where(list_members.c.member_id == opt_out_list.id)
+    using = sa.select(campaign_lists.c.campaign_id).where(sa.or_(
+        campaign_lists.c.list_id == opt_out_list.id, campaign_lists.c.list_id.in_(groups)))
+    return sa.select(Campaign).where(Campaign.id.in_(using),
+                                     Campaign.channel == opt_out_list.channel)
+
+
+def attributable_mailers_query(user, opt_out_list, campaign=None):
+    """SELECT of the mailers a contact of the list may be attributed to: the campaign's mailers
+    when a campaign is named; otherwise any mailer for those who may read mailers (and the
+    command line, user None), the mailers of the campaigns using the list for the others."""
+    if campaign is not None:
+        return sa.select(Mailer).where(Mailer.id.in_(
+            sa.select(campaign_mailers.c.mailer_id)
+            .where(campaign_mailers.c.campaign_id == campaign.id)))
+    if user is None or user.role in MAILER_READERS:
+        return sa.select(Mailer)
+    using = campaigns_using_list_query(opt_out_list).with_only_columns(Campaign.id)
+    return sa.select(Mailer).where(Mailer.id.in_(
+        sa.select(campaign_mailers.c.mailer_id).where(campaign_mailers.c.campaign_id.in_(using))))
 
 
 # Events ------------------------------------------------------------------------------------
@@ -176,14 +217,29 @@ def visible_rule(user, rule_id):
     return rule if rule is not None and may_manage_scope_of(user, rule) else None
 
 
+def referable_lists_query(user):
+    """SELECT of the lists a rule of the user may change (the target of Add to / Remove from
+    opt-out list): all for admins, their own for List Owners, their campaigns' lists for
+    Campaign Managers."""
+    if user.role == Role.CAMPAIGN_MANAGER:
+        return sa.select(OptOutList).where(OptOutList.id.in_(_scrubbed_list_ids(user)))
+    return visible_lists_query(user)
+
+
+def may_reference_list(user, opt_out_list):
+    """Whether a rule of the user may change the list; None (no user) may not."""
+    if user is None:
+        return False
+    return db.session.scalar(referable_lists_query(user).with_only_columns(OptOutList.id)
+                             .where(OptOutList.id == opt_out_list.id)) is not None
+
+
 # What the Tracking Log's filters offer -----------------------------------------------------
 
 def log_lists_query(user):
     """SELECT of the lists whose events the user's log rows may be about: a Campaign Manager's
     are the lists of their campaigns."""
-    if user.role == Role.CAMPAIGN_MANAGER:
-        return sa.select(OptOutList).where(OptOutList.id.in_(_scrubbed_list_ids(user)))
-    return visible_lists_query(user)
+    return referable_lists_query(user)
 
 
 def log_campaigns_query(user):

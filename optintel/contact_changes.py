@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from . import access
 from .events import outbox
 from .extensions import db
 from .models import Campaign, Contact, Mailer, OptOutList, ProjectSettings, Trigger
@@ -42,16 +43,23 @@ class Origin:
     depth: int = 0
 
 
-def origin_for(opt_out_list, source, mailer_id=None, campaign_id=None):
-    """An Origin naming a mailer and a campaign that exist, the campaign of the list's channel;
-    Invalid (fields mailer_id, campaign_id) otherwise."""
+def origin_for(opt_out_list, source, mailer_id=None, campaign_id=None, user=None):
+    """An Origin attributing the change to a campaign that uses the list and a mailer of that
+    campaign (access.attributable_mailers_query says which mailers `user` may name without a
+    campaign; None is the command line). Invalid (fields mailer_id, campaign_id) otherwise,
+    the same for an id that exists and one that does not."""
     errors = Collector()
-    if mailer_id is not None and db.session.get(Mailer, mailer_id) is None:
+    campaign = None
+    if campaign_id is not None:
+        campaign = db.session.scalar(access.campaigns_using_list_query(opt_out_list)
+                                     .where(Campaign.id == campaign_id))
+        if campaign is None:
+            errors.add("campaign_id", f"No such {opt_out_list.channel.campaign_label} campaign: "
+                                      f"{campaign_id}.")
+    if mailer_id is not None and db.session.scalar(
+            access.attributable_mailers_query(user, opt_out_list, campaign)
+            .where(Mailer.id == mailer_id)) is None:
         errors.add("mailer_id", f"No such mailer: {mailer_id}.")
-    campaign = db.session.get(Campaign, campaign_id) if campaign_id is not None else None
-    if campaign_id is not None and (campaign is None or campaign.channel != opt_out_list.channel):
-        errors.add("campaign_id", f"No such {opt_out_list.channel.campaign_label} campaign: "
-                                  f"{campaign_id}.")
     errors.raise_if_any()
     return Origin(source, mailer_id, campaign_id)
 

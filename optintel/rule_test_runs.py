@@ -137,7 +137,8 @@ def _attempt(run):
              "list_id": None, "contact": values.get("contact") or None,
              "contact_md5": values.get("contact_md5") or "", "mailer_id": None,
              "campaign_id": None, "depth": 0}
-    work = Work(f"test_{run.id}", run.rule_id, None, values, event, project_policy())
+    work = Work(f"test_{run.id}", run.rule_id, None, values, event, project_policy(),
+                viewer=run.user)
 
     def test(work):
         work.settings = action.prepare(stored_settings(run.rule))

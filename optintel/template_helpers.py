@@ -55,4 +55,4 @@ def init_app(app):
                 "ContactSource": ContactSource, "current_path": request.path,
                 "action_of": action_of, "trigger_label": trigger_label,
                 "rule_trigger_settings": trigger_settings_text,
-                "rule_action_settings": action_settings_text}
+                "rule_action_settings": lambda rule: action_settings_text(rule, current_user)}

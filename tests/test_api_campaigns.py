@@ -100,17 +100,33 @@ def test_manager_sees_only_own_campaigns(as_manager, manager, make_campaign, mak
     assert as_manager.patch(f"/email-campaigns/{other.id}", json={"name": "x"}).status_code == 404
 
 
-def test_manager_edits_all_but_the_manager(as_manager, manager, make_campaign, make_mailer,
-                                           make_list):
-    own = make_campaign(manager=manager, name="Old")
-    mailer, opt_out_list = make_mailer(), make_list()
+def test_manager_edits_all_but_the_manager_and_the_lists(as_manager, manager, make_campaign,
+                                                         make_mailer, make_list):
+    opt_out_list = make_list()
+    own = make_campaign(manager=manager, name="Old", lists=[opt_out_list])
+    mailer = make_mailer()
     response = as_manager.patch(f"/email-campaigns/{own.id}", json={
         "name": "New", "status": "disabled", "mailer_ids": [mailer.id],
-        "list_ids": [opt_out_list.id], "manager_id": manager.id})  # the same manager is no change
+        # The same manager and the same lists are no change.
+        "list_ids": [opt_out_list.id], "manager_id": manager.id})
     assert response.status_code == 200
     db.session.refresh(own)
     assert (own.name, own.status, own.mailers, own.opt_out_lists) == \
         ("New", Status.DISABLED, [mailer], [opt_out_list])
+
+
+def test_manager_cannot_attach_a_list_and_read_its_events(as_manager, manager, make_campaign,
+                                                          make_list, make_user):
+    """A manager who could attach another owner's list would read its contacts through /events."""
+    own = make_campaign(manager=manager, name="Old")
+    theirs = make_list(owner=make_user(Role.LIST_OWNER))
+    add_contacts(theirs, ["secret.person@example.com"], Origin("api"))
+    response = as_manager.patch(f"/email-campaigns/{own.id}", json={"list_ids": [theirs.id]})
+    assert response.status_code == 403
+    assert "lists of a campaign" in response.json["error"]["message"]
+    db.session.refresh(own)
+    assert own.opt_out_lists == []
+    assert as_manager.get("/events").json["items"] == []
 
 
 def test_manager_cannot_hand_the_campaign_over(as_manager, manager, make_campaign, make_user):

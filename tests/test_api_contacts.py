@@ -23,8 +23,8 @@ def events():
 
 
 def test_add_emails_normalises_and_records_events(api, make_list, make_mailer, make_campaign):
-    opt_out_list = make_list()
-    mailer, campaign = make_mailer(), make_campaign()
+    opt_out_list, mailer = make_list(), make_mailer()
+    campaign = make_campaign(lists=[opt_out_list], mailers=[mailer])
     response = api.post(f"/email-lists/{opt_out_list.id}/emails-add", json={
         "emails": [" Ann@Example.COM ", "bob@example.com"], "mailer_id": mailer.id,
         "campaign_id": campaign.id})

@@ -132,14 +132,16 @@ def test_create_shows_the_catalogs_messages_beside_fields_and_saves_nothing(
     assert _names() == set()
 
 
-def test_a_manager_edits_their_campaign_but_not_its_manager(web, make_user, make_campaign,
-                                                            make_mailer, make_list):
+def test_a_manager_edits_their_campaign_but_not_its_manager_nor_its_lists(
+        web, make_user, make_campaign, make_mailer, make_list):
     manager = make_user(Role.CAMPAIGN_MANAGER)
     campaign = make_campaign(name="Mine", manager=manager)
-    mailer, lst = make_mailer(), make_list()
+    mailer, lst = make_mailer(), make_list(name="Someone else's list")
     web.login(manager)
     page = web.get(f"/campaigns/email/{campaign.id}/edit").get_data(as_text=True)
     assert 'name="manager_id"' not in page and 'name="mailer_ids"' in page
+    # Lists the manager may not open are neither offered nor named.
+    assert 'name="list_ids"' not in page and "Someone else" not in page
     response = web.post_form(f"/campaigns/email/{campaign.id}/edit", {
         "name": "Renamed", "status": "disabled", "mailer_ids": [str(mailer.id)],
         "list_ids": [str(lst.id)], "manager_id": str(make_user(Role.CAMPAIGN_MANAGER).id)})
@@ -147,7 +149,7 @@ def test_a_manager_edits_their_campaign_but_not_its_manager(web, make_user, make
     db.session.refresh(campaign)
     assert (campaign.name, campaign.status, campaign.manager_id) == (
         "Renamed", Status.DISABLED, manager.id)
-    assert campaign.mailers == [mailer] and campaign.opt_out_lists == [lst]
+    assert campaign.mailers == [mailer] and campaign.opt_out_lists == []
 
 
 def test_an_invalid_edit_changes_nothing(as_admin, make_campaign, make_list):

@@ -164,7 +164,7 @@ def test_lists_import_reports_added_existing_and_invalid_lines(flask_cli, make_l
                                                                make_campaign, tmp_path):
     opt_out_list = make_list()
     mailer = make_mailer()
-    campaign = make_campaign(lists=[opt_out_list])
+    campaign = make_campaign(lists=[opt_out_list], mailers=[mailer])
     flask_cli("lists", "import", opt_out_list.id, _file(tmp_path, "kept@example.com\n"))
     result = flask_cli("lists", "import", opt_out_list.id, _file(tmp_path, IMPORT_FILE),
                        "--mailer-id", mailer.id, "--campaign-id", campaign.id)

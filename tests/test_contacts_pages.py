@@ -75,8 +75,8 @@ def test_a_phone_number_is_stored_in_e164(as_admin, make_list):
 
 
 def test_the_mailer_and_campaign_are_attributed(as_admin, make_list, make_mailer, make_campaign):
-    lst = make_list()
-    mailer, campaign = make_mailer(nickname="acme"), make_campaign(name="Spring sale")
+    lst, mailer = make_list(), make_mailer(nickname="acme")
+    campaign = make_campaign(name="Spring sale", lists=[lst], mailers=[mailer])
     as_admin.post_form(_url(lst), {"value": "a@example.com", "mailer_id": str(mailer.id),
                                    "campaign_id": str(campaign.id)})
     [contact] = _contacts(lst)

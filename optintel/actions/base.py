@@ -20,7 +20,8 @@ class Work:
     settings: dict  # complete, secrets decrypted
     values: dict  # placeholder values of the event
     event: dict  # the event's columns
-    policy: object = None  # http.TargetPolicy for actions that reach a URL
+    policy: object = None  # target_policy.TargetPolicy for actions that reach a host
+    viewer: object = None  # who sees the result of a Test Run; None for a delivery
 
 
 @dataclass
@@ -41,10 +42,11 @@ class Outcome:
 
 
 class RuleContext:
-    """What validation needs to know of the rule being saved: its level and scope object."""
+    """What validation needs to know of the rule being saved: its level and scope object, and
+    who saves it (None: no one to check, e.g. the command line)."""
 
-    def __init__(self, level, scope=None):
-        self.level, self.scope = level, scope
+    def __init__(self, level, scope=None, user=None):
+        self.level, self.scope, self.user = level, scope, user
 
     @property
     def channel(self):
@@ -136,8 +138,9 @@ class Action:
 
     # Presentation ------------------------------------------------------------------------
 
-    def summary(self, settings):
-        """A one-line readable summary of masked settings for the rules table."""
+    def summary(self, settings, viewer=None):
+        """A one-line readable summary of masked settings for the rules table, as `viewer`
+        may see it."""
         raise NotImplementedError
 
     def placeholders_used(self, settings):

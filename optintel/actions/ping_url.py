@@ -146,7 +146,7 @@ class PingUrl(Action):
             names += [n for n in placeholders.used(value) if n not in names]
         return names
 
-    def summary(self, settings):
+    def summary(self, settings, viewer=None):
         parts = [f"{settings['method']} {settings['url']}"]
         if settings.get("headers"):
             parts.append("headers: " + ", ".join(f"{k}: {v}" for k, v in settings["headers"].items()))

@@ -30,7 +30,7 @@ class SlackMessage(Action):
         return {"webhook_url": http_url(raw, "webhook_url", errors),
                 "text": templated_text(raw, "text", errors, limit=40_000)}
 
-    def summary(self, settings):
+    def summary(self, settings, viewer=None):
         return f"Slack webhook {settings['webhook_url']} · “{settings['text']}”"
 
     def host(self, settings):

@@ -93,7 +93,7 @@ class SmtpEmail(Action):
                 errors.add("to", f"{recipient}: {exc}")
         return recipients
 
-    def summary(self, settings):
+    def summary(self, settings, viewer=None):
         via = "default SMTP" if settings["connection"] == "default" else \
             f"{settings['host']}:{settings['port']} ({settings['security']})"
         return f"To {', '.join(settings['to'])} · from {settings['from']} · " \

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import current_app
 from wtforms import Form, SelectField
 
+from ..access import may_reference_list
 from ..contact_changes import ListNotWritable, Origin
 from ..extensions import db
 from ..models import Contact, ContactSource, OptOutList
@@ -56,7 +57,9 @@ class TargetListAction(Action):
         event, list_id = work.event, work.settings["list_id"]
         target = db.session.get(OptOutList, list_id)
         request = {"list_id": list_id, "contact_md5": event["contact_md5"], "dry_run": True}
-        if target is None or target.channel != event["channel"]:
+        # A list the person testing may not open reads as missing: nothing of it is told.
+        if target is None or target.channel != event["channel"] or \
+                not may_reference_list(work.viewer, target):
             return Outcome(False, request, error=f"List #{list_id} does not exist or is of "
                                                  f"another channel.")
         present = db.session.scalar(sa.select(Contact.id).where(
@@ -76,8 +79,11 @@ class TargetListAction(Action):
     def validate(self, raw, context, errors):
         list_id = raw.get("list_id")
         target = db.session.get(OptOutList, int(list_id)) if str(list_id or "").isdigit() else None
-        if target is None:
+        if target is None or (context.user is not None and
+                              not may_reference_list(context.user, target)):
+            # Someone else's list reads as missing: existence must not leak.
             errors.add("list_id", "Choose an existing opt-out list.")
+            target = None
         elif target.is_grouped:
             errors.add("list_id", "Choose a Single list: a Grouped list holds no contacts itself.")
         elif context.channel is not None and target.channel != context.channel:
@@ -86,7 +92,12 @@ class TargetListAction(Action):
             errors.add("list_id", "Choose another list than the rule's own.")
         return {"list_id": target.id if target else None}
 
-    def summary(self, settings):
+    def summary(self, settings, viewer=None):
         target = db.session.get(OptOutList, settings["list_id"])
-        name = f"{target.name} (#{target.id})" if target else f"#{settings['list_id']} (deleted)"
+        if target is None:
+            name = f"#{settings['list_id']} (deleted)"
+        elif viewer is not None and not may_reference_list(viewer, target):
+            name = f"list #{target.id} (not one of yours)"
+        else:
+            name = f"{target.name} (#{target.id})"
         return f"{self.verb} {name}"

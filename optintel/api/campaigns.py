@@ -14,11 +14,17 @@ from .crud import delete_unless_in_use, save
 from .schemas import CampaignChangesSchema, CampaignSchema, NewCampaignSchema
 
 
-def _forbid_manager_change(campaign, changes):
-    """403 when a Campaign Manager tries to hand their campaign to someone else."""
-    if not current_user.is_admin and changes.get("manager_id", campaign.manager_id) != \
-            campaign.manager_id:
-        abort(403, message="Only a Global Admin changes the manager of a campaign.")
+def _forbid_admin_changes(campaign, changes):
+    """403 when a Campaign Manager tries to hand their campaign to someone else or to change
+    the lists it is scrubbed against."""
+    if current_user.is_admin:
+        return
+    current = {"manager_id": campaign.manager_id,
+               "list_ids": sorted({lst.id for lst in campaign.opt_out_lists})}
+    wanted = {**current, **changes}
+    wanted["list_ids"] = sorted(set(wanted["list_ids"]))
+    if any(wanted[name] != current[name] for name in access.ADMIN_ONLY_CAMPAIGN_FIELDS):
+        abort(403, message="Only a Global Admin changes the manager or the lists of a campaign.")
 
 
 def campaigns_blueprint(channel, url):
@@ -59,7 +65,7 @@ def campaigns_blueprint(channel, url):
     def update(changes, campaign_id):
         """Change some fields of a campaign; the manager by a Global Admin only."""
         campaign = get_campaign(campaign_id)
-        _forbid_manager_change(campaign, changes)
+        _forbid_admin_changes(campaign, changes)
         return save(campaign, catalog.apply_campaign,
                     {"name": campaign.name, "status": campaign.status, **changes})
 

@@ -3,17 +3,29 @@ by hand."""
 from flask_login import current_user
 from flask_smorest import abort
 
-from ..access import visible_deliveries_query
+from ..access import lists_in_clear, visible_deliveries_query
 from ..deliveries.retry_by_hand import NotRetryable, retry
 from ..extensions import db
 from ..models import Delivery, LogAccess
+from ..tracking_log.masking import seen_delivery
 from . import blueprint, fails_with
 from .crud import page_after
-from .schemas import DeliveryDetailSchema, DeliveryPageSchema, DeliveryQuerySchema
+from .schemas import DeliveryDetailSchema, DeliveryPageSchema, DeliveryQuerySchema, DeliverySchema
 
 bp = blueprint("/deliveries", "What tracking rules did for each event: one delivery per rule and "
                "event, with its attempts. Global Admins see all of them; Campaign Managers and "
                "List Owners those of the rules they manage.")
+
+
+DETAIL_FIELDS = tuple(name for name in DeliverySchema().fields if name != "attempts")
+
+
+def _detail(delivery):
+    """The delivery with its attempts, the plain contact masked in them unless the caller may
+    see it in clear."""
+    in_clear = delivery.list_id in lists_in_clear(current_user, {delivery.list_id})
+    _, attempts = seen_delivery(delivery, in_clear)
+    return {**{name: getattr(delivery, name) for name in DETAIL_FIELDS}, "attempt_rows": attempts}
 
 
 def _visible_delivery(delivery_id):
@@ -44,7 +56,7 @@ def show(delivery_id):
     Tracking Log's confirmation is."""
     delivery = _visible_delivery(delivery_id)
     LogAccess.record(current_user, delivery_id=delivery.id)
-    return delivery
+    return _detail(delivery)
 
 
 @bp.route("/<int:delivery_id>/retry", methods=["POST"])
@@ -55,6 +67,6 @@ def retry_delivery(delivery_id):
     or when it was skipped); the workers run it shortly."""
     delivery = _visible_delivery(delivery_id)
     try:
-        return retry(delivery, current_user)
+        return _detail(retry(delivery, current_user))
     except NotRetryable as exc:
         abort(409, message=str(exc))

@@ -121,7 +121,8 @@ def lists_blueprint(api):
     def add(body, list_id):
         """Add contacts to a Single list, in one transaction; each added one fires Contact Added."""
         opt_out_list = get_list(list_id)
-        origin = origin_for(opt_out_list, ContactSource.API, body["mailer_id"], body["campaign_id"])
+        origin = origin_for(opt_out_list, ContactSource.API, body["mailer_id"], body["campaign_id"],
+                            current_user)
         return add_contacts(opt_out_list, body[api.values], origin)
 
     @bp.route(f"/<int:list_id>/{api.values}-remove", methods=["POST"])

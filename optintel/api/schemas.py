@@ -203,7 +203,9 @@ class EventSchema(Schema):
     channel = fields.Enum(Channel, by_value=True)
     list_id = fields.Integer()
     contact = fields.String(allow_none=True, metadata={
-        "description": "The email address or phone number; null for MD5-only lists."})
+        "description": "The email address or phone number, in clear for Global Admins and the "
+                       "list's owner, masked (j***@example.com) for others; null for MD5-only "
+                       "lists."})
     contact_md5 = fields.String()
     source = fields.Enum(ContactSource, by_value=True)
     mailer_id = fields.Integer(allow_none=True)

@@ -4,12 +4,13 @@ import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
 
+from ..access import ADMIN_ONLY_CAMPAIGN_FIELDS
 from ..extensions import db
 from ..models import Mailer, OptOutList, Role, Status, User
 
 
 class CampaignForm(FlaskForm):
-    """Settings of an email or SMS campaign; only Global Admins see the manager."""
+    """Settings of an email or SMS campaign; only Global Admins set the manager and the lists."""
 
     name = StringField("Name")
     status = SelectField("Status", choices=[(s.value, s.label) for s in Status],
@@ -27,16 +28,17 @@ class CampaignForm(FlaskForm):
             "mailer_ids": [str(m.id) for m in campaign.mailers],
             "list_ids": [str(lst.id) for lst in campaign.opt_out_lists],
         }, **kwargs)
-        if user.is_admin:
-            self.manager_id.choices = [("", "— nobody —")] + [
-                (str(u.id), f"{u.display_name} ({u.role.label})") for u in db.session.scalars(
-                    sa.select(User).where(User.role.in_((Role.CAMPAIGN_MANAGER, Role.GLOBAL_ADMIN)))
-                    .order_by(User.email))]
-        else:
-            del self.manager_id
         self.mailer_ids.choices = [
             (str(m.id), f"{m.nickname} ({m.company_name})")
             for m in db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
+        if not user.is_admin:
+            for name in ADMIN_ONLY_CAMPAIGN_FIELDS:
+                delattr(self, name)
+            return
+        self.manager_id.choices = [("", "— nobody —")] + [
+            (str(u.id), f"{u.display_name} ({u.role.label})") for u in db.session.scalars(
+                sa.select(User).where(User.role.in_((Role.CAMPAIGN_MANAGER, Role.GLOBAL_ADMIN)))
+                .order_by(User.email))]
         self.list_ids.choices = [
             (str(lst.id), lst.name) for lst in db.session.scalars(
                 sa.select(OptOutList).where(OptOutList.channel == campaign.channel)

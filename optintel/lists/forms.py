@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
+from .. import access
 from ..extensions import db
 from ..models import Campaign, Channel, ListKind, Mailer, OptOutList, Role, Status, Storage, User
 
@@ -82,14 +83,14 @@ class AddContactForm(FlaskForm):
     mailer_id = SelectField("Mailer", coerce=_optional_id, validate_choice=False)
     campaign_id = SelectField("Campaign", coerce=_optional_id, validate_choice=False)
 
-    def __init__(self, opt_out_list, **kwargs):
+    def __init__(self, opt_out_list, user, **kwargs):
         super().__init__(**kwargs)
         self.value.label.text = ("Email address" if opt_out_list.channel == Channel.EMAIL
                                  else "Phone number")
+        mailers = access.attributable_mailers_query(user, opt_out_list)
         self.mailer_id.choices = [("", "—")] + [
             (m.id, f"{m.nickname} ({m.company_name})")
-            for m in db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
+            for m in db.session.scalars(mailers.order_by(Mailer.nickname))]
+        campaigns = access.campaigns_using_list_query(opt_out_list)
         self.campaign_id.choices = [("", "—")] + [
-            (c.id, c.name) for c in db.session.scalars(
-                sa.select(Campaign).where(Campaign.channel == opt_out_list.channel)
-                .order_by(Campaign.name))]
+            (c.id, c.name) for c in db.session.scalars(campaigns.order_by(Campaign.name))]

@@ -81,13 +81,13 @@ def tracking(channel, list_id):
 def contacts(channel, list_id):
     """The Contacts tab; POST adds one contact. htmx gets the contacts block only."""
     opt_out_list = list_or_404(list_id, channel)
-    form = AddContactForm(opt_out_list)
+    form = AddContactForm(opt_out_list, current_user)
     message = form.validate_on_submit() and _add_contact(opt_out_list, form)
     if message and not is_htmx():
         flash(message)
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
     if message:
-        form = AddContactForm(opt_out_list, formdata=None)
+        form = AddContactForm(opt_out_list, current_user, formdata=None)
     return _contacts_tab(opt_out_list, form, message)
 
 
@@ -95,7 +95,7 @@ def _add_contact(opt_out_list, form):
     """Add the form's contact: what happened, or None with the reason beside its field."""
     try:
         origin = origin_for(opt_out_list, ContactSource.MANUAL, form.mailer_id.data,
-                            form.campaign_id.data)
+                            form.campaign_id.data, current_user)
         outcome = add_contacts(opt_out_list, [form.value.data], origin)
     except Invalid as exc:
         exc.show_on(form)
@@ -122,7 +122,8 @@ def delete_contact(channel, list_id):
     if not is_htmx():
         flash(message)
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, formdata=None), message)
+    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
+                         message)
 
 
 def _contacts_tab(opt_out_list, form, message=None):

@@ -5,7 +5,7 @@ from flask import abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from ..access import visible_deliveries_query, visible_test_runs_query
+from ..access import lists_in_clear, visible_deliveries_query, visible_test_runs_query
 from ..deliveries import retry_by_hand
 from ..extensions import db
 from ..guards import admin_only, guard_blueprint
@@ -13,6 +13,7 @@ from ..models import Delivery, LogAccess, TestRun
 from ..pagination import keyset_page
 from ..rendering import render
 from ..tracking_log.chart import chart
+from ..tracking_log.masking import seen_delivery
 from ..tracking_log.filters import LogFilter, apply
 from . import bp
 from .forms import FilterForm
@@ -78,7 +79,10 @@ def delivery_log(delivery_id):
         return render_template("logs/_confirm_access.html", subject=f"delivery #{delivery.id}",
                                url=url_for(".delivery_log", delivery_id=delivery.id))
     LogAccess.record(current_user, delivery_id=delivery.id)
-    return render_template("logs/_delivery_log.html", delivery=delivery)
+    in_clear = delivery.list_id in lists_in_clear(current_user, {delivery.list_id})
+    contact, attempts = seen_delivery(delivery, in_clear)
+    return render_template("logs/_delivery_log.html", delivery=delivery, contact=contact,
+                           attempts=attempts)
 
 
 @bp.route("/retry-all", methods=["GET", "POST"])

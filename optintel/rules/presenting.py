@@ -38,8 +38,9 @@ def trigger_settings_text(rule):
     return " · ".join(parts) or "—"
 
 
-def action_settings_text(rule):
-    return actions.get(rule.action).summary(masked_settings(rule))
+def action_settings_text(rule, viewer=None):
+    """The rule's action settings in a line, secrets masked, as the viewer may see them."""
+    return actions.get(rule.action).summary(masked_settings(rule), viewer)
 
 
 def rule_json(rule, adjacent):

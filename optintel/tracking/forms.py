@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField
 
 from .. import actions
+from ..access import referable_lists_query
 from ..extensions import db
 from ..models import ActionType, ListKind, Mailer, OptOutList, Trigger
 
@@ -22,8 +23,9 @@ class TriggerSettingsForm(FlaskForm):
                                      description="None selected: any mailer.")
 
 
-def step_two_form(level, action_key, scope=None, **kwargs):
-    """The step 2 form: the level's Trigger Settings block, then the action's fields."""
+def step_two_form(level, action_key, scope, user, **kwargs):
+    """The step 2 form: the level's Trigger Settings block, then the action's fields, offering
+    only what the user may name."""
     action = actions.get(action_key)
     # A field set to None is left out of the form: only the level's Trigger Settings remain.
     hidden = {name: None for name in ("contact_list_ids", "mailer_ids")
@@ -39,12 +41,13 @@ def step_two_form(level, action_key, scope=None, **kwargs):
                                    db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
     if "list_id" in form:
         form.list_id.choices = [("", "Choose a list…")] + [
-            (str(lst.id), f"{lst.name} ({lst.channel.label})") for lst in _target_lists(level, scope)]
+            (str(lst.id), f"{lst.name} ({lst.channel.label})")
+            for lst in _target_lists(level, scope, user)]
     return form
 
 
-def _target_lists(level, scope):
-    query = sa.select(OptOutList).where(OptOutList.kind == ListKind.SINGLE)
+def _target_lists(level, scope, user):
+    query = referable_lists_query(user).where(OptOutList.kind == ListKind.SINGLE)
     if level.channel is not None:
         query = query.where(OptOutList.channel == level.channel)
     if level.is_list and scope is not None:

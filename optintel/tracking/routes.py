@@ -81,7 +81,7 @@ def new_rule_next(level, scope_id):
     if not step_one.validate():
         return render("tracking/_step_one.html", form=step_one, level=level, scope_id=scope_id,
                       carried={})
-    form = step_two_form(level, step_one.action.data, scope)
+    form = step_two_form(level, step_one.action.data, scope, current_user)
     return render("tracking/_step_two.html", form=form, level=level, scope_id=scope_id, rule=None)
 
 
@@ -97,7 +97,7 @@ def edit_rule(level, scope_id, rule_id):
     rule = rule_or_404(level, scope, rule_id)
     data = {**actions.get(rule.action).form_data(masked_settings(rule)), **rule.trigger_settings,
             "trigger": rule.trigger.value, "action": rule.action.value}
-    form = step_two_form(level, rule.action, scope, data=data)
+    form = step_two_form(level, rule.action, scope, current_user, data=data)
     return render("tracking/_step_two.html", form=form, level=level, scope_id=scope_id, rule=rule)
 
 
@@ -109,7 +109,7 @@ def update_rule(level, scope_id, rule_id):
 
 def _save(rule, level, scope, extra):
     """Step 2's Save: the rule is saved and the dialog closes, or the dialog shows the errors."""
-    form = step_two_form(level, request.form.get("action") or rule.action, scope)
+    form = step_two_form(level, request.form.get("action") or rule.action, scope, current_user)
     if form.validate():
         try:
             save_rule(rule, {**form_to_rule_data(form, level), **extra}, current_user)
