@@ -242,6 +242,16 @@ def log_lists_query(user):
     return referable_lists_query(user)
 
 
+def log_mailers_query(user):
+    """SELECT of the mailers the user may name: all for those who read mailers, for List
+    Owners the mailers of the campaigns scrubbed against their lists."""
+    if user.role in MAILER_READERS:
+        return sa.select(Mailer)
+    return sa.select(Mailer).where(Mailer.id.in_(
+        sa.select(campaign_mailers.c.mailer_id).where(campaign_mailers.c.campaign_id.in_(
+            log_campaigns_query(user).with_only_columns(Campaign.id)))))
+
+
 def log_campaigns_query(user):
     """SELECT of the campaigns the user's log rows may be about: a List Owner's are the
     campaigns scrubbed against their lists."""

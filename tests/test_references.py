@@ -203,3 +203,13 @@ def test_the_log_and_the_api_mask_the_contact_for_a_manager(web, api_as, make_us
     owners_view = api_as(others_list.owner)
     # The list's owner manages no rule of the campaign: the delivery is not theirs to see.
     assert owners_view.get(f"/deliveries/{delivery.id}").status_code == 404
+
+
+def test_the_log_filters_offer_a_list_owner_only_mailers_of_their_campaigns(
+        web, owner, make_list, make_campaign, make_mailer):
+    mine = make_list(owner=owner)
+    make_mailer(nickname="stranger")
+    make_campaign(lists=[mine], mailers=[make_mailer(nickname="partner")])
+    web.login(owner)
+    html = web.get("/logs/").get_data(as_text=True)
+    assert ">partner<" in html and "stranger" not in html

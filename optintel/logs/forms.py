@@ -1,10 +1,10 @@
 """The Tracking Log's filters form: only what is shown. tracking_log.filters.LogFilter reads and
 checks the query string; its messages are put beside these fields."""
-import sqlalchemy as sa
 from wtforms import Form, SelectField, StringField
 
 from .. import actions
-from ..access import log_campaigns_query, log_lists_query, visible_rules_query
+from ..access import (log_campaigns_query, log_lists_query, log_mailers_query,
+                      visible_rules_query)
 from ..extensions import db
 from ..models import (ActionType, Campaign, DeliveryStatus, Level, Mailer, OptOutList,
                       TrackingRule, Trigger)
@@ -45,7 +45,7 @@ class FilterForm(Form):
             db.session.scalars(log_campaigns_query(user).order_by(Campaign.name))]
         self.mailer_id.choices = [ANY] + [
             (str(m.id), m.nickname) for m in
-            db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
+            db.session.scalars(log_mailers_query(user).order_by(Mailer.nickname))]
         self.rule_id.choices = [ANY] + [
             (str(r.id), f"#{r.id} {actions.get(r.action).label}") for r in
             db.session.scalars(visible_rules_query(user).order_by(TrackingRule.id.desc()))]
