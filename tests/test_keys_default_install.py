@@ -1,34 +1,25 @@
 """A default install, as `make run` starts it: SQLite, no key in the environment, gunicorn with
 two workers and an RQ worker starting at the same moment against an empty instance folder."""
-import os
+import base64
+import hashlib
 import re
+import sqlite3
+import stat
 import subprocess
 import sys
 
 import pytest
 import urllib3
+from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from standardwebhooks import Webhook
 
 from tests.conftest import ROOT, RedisServer, free_port, wait_for
+from tests.installs import default_env, flask
 
-KEY_VARIABLES = ("SECRET_KEY", "OPTINTEL_ENCRYPTION_KEY", "OPTINTEL_ENCRYPTION_KEYS")
 OLD_SOURCE_KEY = "dev-only-secret-key-change-me"
 ADMIN, PASSWORD = "admin@example.com", "a default install's password"
-
-
-def default_env(folder, **settings):
-    """The environment of a default install kept in `folder`: no key variable at all."""
-    env = {name: value for name, value in os.environ.items() if name not in KEY_VARIABLES}
-    env.update(FLASK_APP="app.py", DATABASE_URL=f"sqlite:///{folder / 'optintel.db'}",
-               OPTINTEL_INSTANCE=str(folder / "instance"), PYTHONUNBUFFERED="1", **settings)
-    return env
-
-
-def flask(env, *args):
-    """Run `flask ARGS...` from the repository root; the finished process."""
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 class Install:
@@ -62,7 +53,16 @@ class Install:
         created = flask(self.env, "users", "create", ADMIN, "--password", PASSWORD, "--role",
                         "global_admin")
         assert created.returncode == 0, created.stderr
+        issued = flask(self.env, "api-keys", "create", ADMIN)
+        assert issued.returncode == 0, issued.stderr
+        self.api_key = issued.stdout.splitlines()[-1]
         return self
+
+    def api(self, method, path, body):
+        """A JSON API call with the admin's key; (status, answer)."""
+        response = self.http.request(method, f"{self.url}/api/v1{path}", json=body,
+                                     headers={"Authorization": f"Bearer {self.api_key}"})
+        return response.status, response.json()
 
     def _healthy(self):
         try:
@@ -73,6 +73,11 @@ class Install:
     def get(self, path, cookie=None):
         headers = {"Cookie": f"session={cookie}"} if cookie else {}
         return self.http.request("GET", self.url + path, headers=headers, redirect=False)
+
+    def sqlite(self, query):
+        """The first value the query finds in the install's database."""
+        with sqlite3.connect(self.folder / "optintel.db") as connection:
+            return connection.execute(query).fetchone()[0]
 
     def logs(self):
         return "\n".join(path.read_text(errors="replace")
@@ -119,7 +124,47 @@ def test_a_cookie_forged_with_the_old_source_key_opens_no_admin_page(install):
         response = install.get(path, cookie=forged_session(OLD_SOURCE_KEY, admin_id))
         assert response.status == 302, (path, response.status)
         assert re.match(r"(http://127\.0\.0\.1:\d+)?/login", response.headers["Location"])
-    # Signed with the install's own key, the same cookie opens them: only the key differs.
+    # Signed with the install's own key, the same cookie opens them (whichever of gunicorn's
+    # two workers answers): only the key differs.
     own_key = (install.instance / "secret_key").read_text().strip()
-    for path in ("/users/", "/settings/opt-intel/settings", "/api-keys/"):
-        assert install.get(path, cookie=forged_session(own_key, admin_id)).status == 200, path
+    for _ in range(5):
+        for path in ("/users/", "/settings/opt-intel/settings", "/api-keys/"):
+            assert install.get(path, cookie=forged_session(own_key, admin_id)).status == 200, path
+
+
+def test_the_first_start_wrote_keys_that_only_their_owner_reads(install):
+    files = sorted(path.name for path in install.instance.iterdir())
+    assert [name for name in files if "key" in name] == ["encryption_keys", "secret_key"]
+    for name in ("encryption_keys", "secret_key"):
+        assert stat.S_IMODE((install.instance / name).stat().st_mode) == 0o600, name
+    secret_key = (install.instance / "secret_key").read_text().strip()
+    (encryption_key,) = (install.instance / "encryption_keys").read_text().split()
+    assert len(secret_key) >= 40 and secret_key != OLD_SOURCE_KEY
+    Fernet(encryption_key)  # a valid key
+    derived = base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()).decode()
+    assert encryption_key not in (secret_key, derived)
+
+
+def test_a_secret_the_web_server_stored_is_read_by_the_worker(install, http_sink):
+    """The web server and the worker started together: they generated, or read, one key."""
+    signing_secret = "whsec_" + base64.b64encode(b"default install, signing secret").decode()
+    status, rule = install.api("POST", "/tracking-rules", {
+        "level": "project", "scope_id": None, "trigger": "contact_added", "action": "ping_url",
+        "action_settings": {"method": "POST", "url": f"{http_sink.url}/hook", "headers": {},
+                            "content_type": "json", "body": '{"event": "{{event_id}}"}',
+                            "timeout": 10, "signing_secret": signing_secret}})
+    assert status == 201, rule
+    status, email_list = install.api("POST", "/email-lists", {"name": "Default install"})
+    assert status == 201, email_list
+    status, added = install.api("POST", f"/email-lists/{email_list['id']}/emails-add",
+                                {"emails": ["someone@example.com"]})
+    assert status == 200 and added["added"] == 1, added
+
+    (request,) = wait_for(lambda: http_sink.received("/hook"), timeout=60,
+                          message="the worker's signed request")
+    Webhook(signing_secret).verify(request.body, request.headers)  # raises when it differs
+    raw = install.sqlite("SELECT secret_settings FROM tracking_rules")
+    assert signing_secret.encode() not in raw.encode()
+    with pytest.raises(InvalidToken):
+        Fernet(base64.urlsafe_b64encode(hashlib.sha256(OLD_SOURCE_KEY.encode()).digest())) \
+            .decrypt(raw.encode())
