@@ -3,6 +3,7 @@ with the keys in the environment (test database) and in the instance folder (a d
 install)."""
 import base64
 import os
+import stat
 
 import pytest
 import sqlalchemy as sa
@@ -139,7 +140,7 @@ def test_rotation_of_the_keys_of_a_default_install(tmp_path):
         added.stdout
     new, kept = file.read_text().split()
     assert kept == old and new != old
-    assert oct(file.stat().st_mode & 0o777) == oct(0o600)
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
     early = flask(env, "secrets", "drop-old-keys")
     assert early.returncode == 1 and "run `flask secrets rotate` first" in early.stderr
     rotated = flask(env, "secrets", "rotate")
@@ -148,7 +149,7 @@ def test_rotation_of_the_keys_of_a_default_install(tmp_path):
     assert dropped.returncode == 0, dropped.stderr
     assert f"Kept the newest key of {file}, dropped 1." in dropped.stdout
     assert file.read_text().split() == [new]
-    assert oct(file.stat().st_mode & 0o777) == oct(0o600)
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
 
     with create_app(config(tmp_path)).app_context():
         tokens = stored_tokens()
