@@ -26,6 +26,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
 
 from optintel import create_app  # noqa: E402
 from optintel.config import Config  # noqa: E402
@@ -60,6 +62,9 @@ PROJECT_RULES, CAMPAIGN_RULES, RULES_PER_LIST = 20, 30, 3  # 20 + 30 + 3 × 50 =
 PER_PAGE = 50
 CHUNK = 100_000  # deliveries per transaction
 DEFAULT_SQLITE = Path(tempfile.gettempdir()) / "optintel-log-bench.db"
+# Keys of this run: the bench stores no secret, and a PostgreSQL database needs keys given.
+KEYS = {"SECRET_KEY": secrets.token_urlsafe(32), "OPTINTEL_ENCRYPTION_KEY": "",
+        "OPTINTEL_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
 ADMIN, OWNER, PASSWORD = "bench-admin@example.com", "bench-owner@example.com", "bench-log-pw"
 ACTIONS = [(ActionType.PING_URL, 60), (ActionType.SMTP, 15), (ActionType.SLACK, 10),
            (ActionType.ADD_TO_LIST, 10), (ActionType.REMOVE_FROM_LIST, 5)]
@@ -125,7 +130,7 @@ def migrate(database_url):
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
-    env = dict(os.environ, DATABASE_URL=database_url, FLASK_APP="app.py")
+    env = dict(os.environ, DATABASE_URL=database_url, FLASK_APP="app.py", **KEYS)
     subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
 
@@ -522,6 +527,8 @@ def main(argv=None):
         class BenchConfig(Config):
             SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database_url)
             REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing here needs Redis
+            SECRET_KEY = KEYS["SECRET_KEY"]
+            OPTINTEL_ENCRYPTION_KEYS, OPTINTEL_ENCRYPTION_KEY = KEYS["OPTINTEL_ENCRYPTION_KEYS"], None
 
         fill_seconds = None
         if not (args.reuse and filled(database_url)):

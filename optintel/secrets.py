@@ -1,31 +1,33 @@
-"""Encryption of secrets stored in the database (passwords, signing secrets, tokens)."""
-import base64
-import hashlib
+"""Encryption of secrets stored in the database (passwords, signing secrets, tokens) with the
+app's keyring (keys.py): the newest key encrypts, every key decrypts."""
+from cryptography.fernet import InvalidToken
 
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+from .keys import current_keyring
 
-
-def _fernet():
-    key = current_app.config.get("OPTINTEL_ENCRYPTION_KEY")
-    if not key:
-        digest = hashlib.sha256(current_app.config["SECRET_KEY"].encode()).digest()
-        key = base64.urlsafe_b64encode(digest)
-    return Fernet(key)
+UNREADABLE = "The secret cannot be decrypted with the configured keys."
 
 
 def encrypt(text):
-    """A Fernet token of the text; empty text stays empty."""
+    """A Fernet token of the text under the newest key; empty text stays empty."""
     if not text:
         return ""
-    return _fernet().encrypt(text.encode()).decode()
+    return current_keyring().fernet.encrypt(text.encode()).decode()
 
 
 def decrypt(token):
-    """The text of a Fernet token; empty stays empty. Raises ValueError for a foreign token."""
+    """The text of a Fernet token; empty stays empty. Raises ValueError when no key reads it."""
     if not token:
         return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return current_keyring().fernet.decrypt(token.encode()).decode()
     except InvalidToken:
-        raise ValueError("The secret cannot be decrypted with the configured key.") from None
+        raise ValueError(UNREADABLE) from None
+
+
+def reencrypt(token):
+    """The same secret as a new token under the newest key. Raises ValueError when no key reads
+    it."""
+    try:
+        return current_keyring().fernet.rotate(token.encode()).decode()
+    except InvalidToken:
+        raise ValueError(UNREADABLE) from None

@@ -35,6 +35,9 @@ from optintel.models import (ApiKey, Campaign, Channel, ListKind, Mailer, OptOut
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
+# The test app's keys, in the environment of the processes the tests start.
+KEYS = {"SECRET_KEY": TestConfig.SECRET_KEY, "OPTINTEL_ENCRYPTION_KEY": "",
+        "OPTINTEL_ENCRYPTION_KEYS": TestConfig.OPTINTEL_ENCRYPTION_KEY}
 
 # Argon2id at its lowest cost: the same hashing code, without a third of a second per user.
 user_models._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -102,7 +105,7 @@ def database_url(tmp_path_factory):
     """The test database, migrated once with `flask db upgrade` (Alembic), as users run it."""
     url = os.environ.get("TEST_DATABASE_URL") or \
         f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    env = dict(os.environ, DATABASE_URL=url, FLASK_APP="app.py")
+    env = dict(os.environ, DATABASE_URL=url, FLASK_APP="app.py", **KEYS)
     if url.startswith("postgresql"):
         engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.begin() as conn:
@@ -338,8 +341,7 @@ class Workers:
 
     def __init__(self, database_url, redis_url, log_dir, **settings):
         self.env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
-                        FLASK_APP="app.py", OPTINTEL_ALLOW_PRIVATE_TARGETS="1",
-                        SECRET_KEY=TestConfig.SECRET_KEY,
+                        FLASK_APP="app.py", OPTINTEL_ALLOW_PRIVATE_TARGETS="1", **KEYS,
                         OPTINTEL_RECONCILE_SECONDS="0.5", OPTINTEL_REQUEUE_AFTER_SECONDS="3",
                         OPTINTEL_LEASE_SECONDS="5")
         # Settings override the defaults above (dict() would refuse a keyword given twice).

@@ -14,6 +14,7 @@ from optintel.extensions import db
 from optintel.models import (ApiKey, Campaign, Channel, Contact, ContactSource, Event, ListKind,
                              Mailer, OptOutList, Role, Storage, Trigger, User)
 from optintel.queue import EVENTS_QUEUE
+from tests.conftest import KEYS
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_api_keys_create_for_an_unknown_user_fails(flask_cli):
 
 def test_the_flask_command_from_the_repository_root(admin, database_url):
     """Flask finds app.py from the repository root and the key is the last line of stdout."""
-    env = dict(os.environ, DATABASE_URL=database_url, FLASK_APP="app.py")
+    env = dict(os.environ, DATABASE_URL=database_url, FLASK_APP="app.py", **KEYS)
     result = subprocess.run([sys.executable, "-m", "flask", "api-keys", "create", admin.email],
                             cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     key = result.stdout.splitlines()[-1]

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 from optintel import create_app, secrets
 from optintel.extensions import db
@@ -134,11 +134,17 @@ def test_secrets_use_the_configured_encryption_key(app_config):
     assert Fernet(key).decrypt(token.encode()) == b"hunter22"
 
 
-def test_secrets_without_a_key_derive_one_from_the_secret_key(app):
-    token = secrets.encrypt("hunter22")
-    derived = base64.urlsafe_b64encode(hashlib.sha256(b"test-secret-key").digest())
-    assert Fernet(derived).decrypt(token.encode()) == b"hunter22"
-    assert secrets.decrypt(token) == "hunter22"
+def test_secrets_without_a_key_are_not_encrypted_with_one_derived_from_the_secret_key(
+        app_config, tmp_path):
+    # A SQLite install with no encryption key given: its key is generated in the instance folder.
+    app_config.SQLALCHEMY_DATABASE_URI, app_config.OPTINTEL_INSTANCE = "sqlite://", str(tmp_path)
+    app_config.OPTINTEL_ENCRYPTION_KEY = None
+    with create_app(app_config).app_context():
+        token = secrets.encrypt("hunter22")
+        assert secrets.decrypt(token) == "hunter22"
+    derived = base64.urlsafe_b64encode(hashlib.sha256(app_config.SECRET_KEY.encode()).digest())
+    with pytest.raises(InvalidToken):
+        Fernet(derived).decrypt(token.encode())
 
 
 def test_post_without_csrf_token_is_rejected(as_admin):

@@ -13,7 +13,7 @@ class InvalidInput(click.ClickException):
 
 def register(app):
     """Add the operator commands to `flask`."""
-    from . import api_keys, demo, lists, runtime, users
+    from . import api_keys, demo, keys, lists, runtime, users
     for command in (runtime.worker, runtime.embedded_redis, users.users, api_keys.api_keys,
-                    demo.demo, lists.lists):
+                    demo.demo, lists.lists, keys.secrets):
         app.cli.add_command(command)

@@ -2,6 +2,7 @@
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -29,3 +30,9 @@ def enum_column(enum, **kwargs):
     """A short string column holding an enum's value, checked on both databases."""
     return sa.Enum(enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],
                    validate_strings=True, **kwargs)
+
+
+def encrypted_column():
+    """A text column holding a Fernet token of secrets.encrypt (empty: none); `flask secrets
+    rotate` re-encrypts every column made here."""
+    return mapped_column(sa.Text, default="", info={"encrypted": True})

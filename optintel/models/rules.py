@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .columns import UTCDateTime, enum_column, utcnow
+from .columns import UTCDateTime, encrypted_column, enum_column, utcnow
 from .enums import ActionType, Level, Status, Trigger
 
 
@@ -22,7 +22,7 @@ class TrackingRule(db.Model):
     # The action's settings without its secrets.
     action_settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # The secrets of the action settings, as one Fernet token of their JSON.
-    secret_settings: Mapped[str] = mapped_column(sa.Text, default="")
+    secret_settings: Mapped[str] = encrypted_column()
     # Where the action goes (the URL's or SMTP server's host), for the log's Host filter.
     host: Mapped[str] = mapped_column(sa.String(255), default="")
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.ACTIVE)

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .columns import encrypted_column
 
 
 DEFAULT_RETRY_SCHEDULE = "0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400"
@@ -18,7 +19,7 @@ class ProjectSettings(db.Model):
     smtp_port: Mapped[int] = mapped_column(default=587)
     smtp_security: Mapped[str] = mapped_column(sa.String(16), default="starttls")
     smtp_username: Mapped[str] = mapped_column(sa.String(255), default="")
-    smtp_password_encrypted: Mapped[str] = mapped_column(sa.Text, default="")
+    smtp_password_encrypted: Mapped[str] = encrypted_column()
     smtp_from: Mapped[str] = mapped_column(sa.String(254), default="")
     # Seconds before each attempt of a delivery (Standard Webhooks' schedule by default).
     retry_schedule: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_RETRY_SCHEDULE)
