@@ -11,6 +11,7 @@ from ..models import ActionType, ProjectSettings
 from ..normalize import InvalidContact, normalize_email
 from .. import placeholders
 from .base import MASK, Action, Outcome, choice, integer, templated_text, text
+from .target_policy import RefusedTarget, resolve
 
 SECURITY = ("none", "starttls", "tls")
 
@@ -139,7 +140,9 @@ class SmtpEmail(Action):
             return Outcome(False, request, permanent=True,
                            error="No recipient once placeholders are filled in.")
         try:
-            reply = send_message(settings, message, recipients)
+            reply = send_message(settings, message, recipients, work.policy)
+        except RefusedTarget as exc:
+            return Outcome(False, request, error=str(exc), permanent=True)
         except smtplib.SMTPResponseException as exc:
             return Outcome(False, request, response_status=exc.smtp_code,
                            response_body=exc.smtp_error.decode(errors="replace"), error=str(exc))
@@ -148,16 +151,38 @@ class SmtpEmail(Action):
         return Outcome(True, request, response_status=250, response_body=reply)
 
 
-def send_message(settings, message, recipients):
-    """Send through the connection of the settings; the server's reply to the message (and the
-    recipients it refused, if some). Raises when the connection, the login, every recipient
-    or the message is refused."""
-    security, timeout = settings["security"], 30
+class _ToCheckedAddress:
+    """Connects to the address that the target policy checked, while TLS (smtplib's `_host`)
+    verifies the certificate against the host name."""
+
+    def __init__(self, host, address, port, **kwargs):
+        self.checked_address = address
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(self.checked_address, port, timeout)
+
+
+class _CheckedSMTP(_ToCheckedAddress, smtplib.SMTP):
+    pass
+
+
+class _CheckedSMTPSSL(_ToCheckedAddress, smtplib.SMTP_SSL):
+    pass
+
+
+def send_message(settings, message, recipients, policy):
+    """Send through the connection of the settings, to an address the policy allows; the
+    server's reply to the message (and the recipients it refused, if some). Raises
+    RefusedTarget before any connection when the host may not be reached, and SMTP or OS
+    errors when the connection, the login, every recipient or the message is refused."""
+    security, timeout, host, port = settings["security"], 30, settings["host"], settings["port"]
+    address = resolve(host, port, policy)
     if security == "tls":
-        client = smtplib.SMTP_SSL(settings["host"], settings["port"], timeout=timeout,
-                                  context=ssl.create_default_context())
+        client = _CheckedSMTPSSL(host, address, port, timeout=timeout,
+                                 context=ssl.create_default_context())
     else:
-        client = smtplib.SMTP(settings["host"], settings["port"], timeout=timeout)
+        client = _CheckedSMTP(host, address, port, timeout=timeout)
     with client:
         if security == "starttls":
             client.starttls(context=ssl.create_default_context())
