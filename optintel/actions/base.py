@@ -7,6 +7,7 @@ from wtforms import Form
 
 from .. import placeholders
 from ..validation import Collector
+from .target_policy import project_policy, refusal_at_save
 
 MASK = "********"
 
@@ -41,10 +42,12 @@ class Outcome:
 
 
 class RuleContext:
-    """What validation needs to know of the rule being saved: its level and scope object."""
+    """What validation needs to know of the rule being saved: its level and scope object, and
+    the target policy its targets are judged by (the project's unless given)."""
 
-    def __init__(self, level, scope=None):
+    def __init__(self, level, scope=None, policy=None):
         self.level, self.scope = level, scope
+        self.policy = policy or project_policy()
 
     @property
     def channel(self):
@@ -192,20 +195,32 @@ def templated_text(raw, key, errors, required=True, limit=10_000):
     return value
 
 
-def http_url(raw, key, errors, required=True):
-    """An http(s) URL, valid once its placeholders are replaced by sample values."""
+def http_url(raw, key, errors, policy, required=True):
+    """An http(s) URL, valid once its placeholders are replaced by sample values, whose host
+    (unless a placeholder makes it) is a host name that the policy lets requests reach."""
     value = templated_text(raw, key, errors, required, limit=2000)
     if value and not placeholders.unknown(value):
         rendered = placeholders.render(value, placeholders.SAMPLES, "url")
         parts = urlsplit(rendered)
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in rendered:
             errors.add(key, "Enter an http:// or https:// URL.")
-        else:
-            try:
-                parts.port
-            except ValueError:
-                errors.add(key, "The port of the URL is not a number.")
+            return value
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            errors.add(key, "The port of the URL is not a number.")
+            return value
+        if "{{" not in urlsplit(value).netloc:
+            target_host(parts.hostname, port, key, errors, policy)
     return value
+
+
+def target_host(host, port, key, errors, policy):
+    """Refuse a malformed host, or one whose addresses the policy refuses, naming where to
+    allow it; a host that does not resolve yet is judged when sent."""
+    refusal = refusal_at_save(host, port, policy)
+    if refusal:
+        errors.add(key, refusal)
 
 
 def choice(raw, key, errors, choices, default=None):

@@ -57,7 +57,7 @@ class PingUrl(Action):
 
     def validate(self, raw, context, errors):
         method = choice(raw, "method", errors, ("GET", "POST"), default="POST")
-        settings = {"method": method, "url": http_url(raw, "url", errors),
+        settings = {"method": method, "url": http_url(raw, "url", errors, context.policy),
                     "headers": self._headers(raw.get("headers"), errors),
                     "timeout": integer(raw, "timeout", errors, 1, 30, 10),
                     "content_type": None, "body": ""}

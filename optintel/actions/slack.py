@@ -27,7 +27,7 @@ class SlackMessage(Action):
     templated = ("text",)
 
     def validate(self, raw, context, errors):
-        return {"webhook_url": http_url(raw, "webhook_url", errors),
+        return {"webhook_url": http_url(raw, "webhook_url", errors, context.policy),
                 "text": templated_text(raw, "text", errors, limit=40_000)}
 
     def summary(self, settings):

@@ -10,7 +10,7 @@ from .. import secrets
 from ..models import ActionType, ProjectSettings
 from ..normalize import InvalidContact, normalize_email
 from .. import placeholders
-from .base import MASK, Action, Outcome, choice, integer, templated_text, text
+from .base import MASK, Action, Outcome, choice, integer, target_host, templated_text, text
 from .target_policy import RefusedTarget, resolve
 
 SECURITY = ("none", "starttls", "tls")
@@ -59,6 +59,8 @@ class SmtpEmail(Action):
                 security=choice(raw, "security", errors, SECURITY, default="starttls"),
                 username=text(raw, "username", errors, required=False, limit=255),
                 password=text(raw, "password", errors, required=False, limit=255))
+            if settings["host"]:
+                target_host(settings["host"], settings["port"], "host", errors, context.policy)
         elif connection == "default" and not ProjectSettings.get().smtp_host:
             errors.add("connection", "Set the default SMTP connection in Project Settings > "
                                      "Opt-Intel first, or choose a custom connection.")

@@ -105,10 +105,13 @@ class TargetPolicy:
             raise UnsafeTarget(address, wrapped, host)
 
 
-def project_policy():
-    """The policy of this installation: its configuration and Project Settings."""
+def project_policy(allowed_target_cidrs=None):
+    """The policy of this installation: its configuration and Project Settings' allowed
+    networks (or these, about to be saved)."""
+    if allowed_target_cidrs is None:
+        allowed_target_cidrs = ProjectSettings.get().allowed_target_cidrs
     return TargetPolicy.from_settings(current_app.config["OPTINTEL_ALLOW_PRIVATE_TARGETS"],
-                                      ProjectSettings.get().allowed_target_cidrs)
+                                      allowed_target_cidrs)
 
 
 def resolve(host, port, policy):
