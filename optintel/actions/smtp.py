@@ -46,7 +46,11 @@ class SmtpEmail(Action):
     templated = ("to", "subject", "body")
     reply_label = "SMTP reply"
     settings_doc = ("{connection: default|custom, host, port, security: none|starttls|tls, "
-                    "username, password, from, to: [..], subject, body}")
+                    "username, password, from, to: [..], subject, body}; the password belongs to "
+                    "the host, port, security and username")
+    secret_fields = ("password",)
+    binding_note = ("Changing the host, port, security or user drops the stored password unless "
+                    "you type it again.")
 
     def validate(self, raw, context, errors):
         connection = choice(raw, "connection", errors, ("default", "custom"), default="default")
@@ -69,6 +73,14 @@ class SmtpEmail(Action):
         settings["subject"] = templated_text(raw, "subject", errors, limit=998)
         settings["body"] = templated_text(raw, "body", errors, limit=100_000)
         return settings
+
+    def target(self, settings):
+        """A custom connection's host, port, security and user: its password belongs to them."""
+        if settings.get("connection", "default") != "custom":
+            return ("default",)
+        return (str(settings.get("host") or "").strip().lower().rstrip("."),
+                str(settings.get("port") or 587).strip(), settings.get("security") or "starttls",
+                str(settings.get("username") or "").strip())
 
     @staticmethod
     def _address(raw, key, errors):
