@@ -166,3 +166,30 @@ def test_the_pop_up_says_so_beside_the_smtp_password(as_admin, field_errors):
     assert field_errors(page) == {"password": [AGAIN]}
     assert 'name="password" type="password" value=""' in page
     assert stored(rule.id)["password"] == "relay-pa55"
+
+
+SETTINGS_URL = "/settings/opt-intel/settings"
+SETTINGS_FORM = {"default_phone_region": "US", "smtp_host": "smtp.example.invalid",
+                 "smtp_port": "587", "smtp_security": "starttls", "smtp_username": "relay",
+                 "smtp_from": "alerts@example.com", "retry_schedule": "0, 5"}
+
+
+@pytest.mark.parametrize("change", [{"smtp_host": "smtp.elsewhere.invalid"}, {"smtp_port": "2525"},
+                                    {"smtp_security": "none"}, {"smtp_username": "other"}],
+                         ids=["host", "port", "security", "user"])
+def test_the_default_smtp_password_is_dropped_when_its_connection_changes(as_admin, change):
+    from optintel import secrets
+    from optintel.models import ProjectSettings
+
+    def password():
+        db.session.rollback()
+        return secrets.decrypt(ProjectSettings.get().smtp_password_encrypted)
+    as_admin.post_form(SETTINGS_URL, {**SETTINGS_FORM, "smtp_password": "relay-pa55"})
+    as_admin.post_form(SETTINGS_URL, SETTINGS_FORM)
+    assert password() == "relay-pa55"  # the same connection keeps it
+    page = as_admin.get(SETTINGS_URL).get_data(as_text=True)
+    assert "Changing the host, port, security or user drops it unless you type it again." in page
+    as_admin.post_form(SETTINGS_URL, {**SETTINGS_FORM, **change})
+    assert password() == ""
+    as_admin.post_form(SETTINGS_URL, {**SETTINGS_FORM, "smtp_password": "new-pa55", **change})
+    assert password() == "new-pa55"
