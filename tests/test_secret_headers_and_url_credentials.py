@@ -129,3 +129,9 @@ def test_the_request_carries_the_secrets_and_every_record_of_it_masks_them(
     for text in (json.dumps(run), as_admin.get("/logs/test-runs").get_data(as_text=True),
                  as_admin.htmx("POST", f"/logs/test-runs/{run['id']}/log").get_data(as_text=True)):
         assert_no_secret(text)
+
+
+def test_the_api_documents_secret_headers_and_the_binding(api):
+    document = json.dumps(api.get("/openapi.json").json)
+    assert "secret_headers: [names of headers whose values are secrets" in document
+    assert "with a changed target it is refused" in document
