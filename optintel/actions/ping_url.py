@@ -60,7 +60,7 @@ class PingUrl(Action):
     label = "Ping URL"
     Form = PingUrlForm
     secrets = ("signing_secret",)
-    secret_fields = ("headers", "secret_headers", "signing_secret")
+    secret_fields = ("headers", "signing_secret")
     binding_note = ("Changing the URL's host drops the stored secrets unless you type them again "
                     "(its scheme or port too).")
     settings_doc = ("{method: GET|POST, url, headers: {name: value}, secret_headers: [names of "
