@@ -135,3 +135,20 @@ def test_the_api_documents_secret_headers_and_the_binding(api):
     document = json.dumps(api.get("/openapi.json").json)
     assert "secret_headers: [names of headers whose values are secrets" in document
     assert "with a changed target it is refused" in document
+
+
+def test_url_credentials_do_not_follow_a_changed_host(api, as_admin, field_errors):
+    rule_id = create(api, SETTINGS).json["id"]
+    moved = {**SETTINGS, "headers": {"X-Plain": "visible"}, "secret_headers": [],
+             "url": MASKED_URL.replace("hooks.example.invalid", "elsewhere.example.invalid")}
+    response = api.patch(f"/tracking-rules/{rule_id}", {"action_settings": moved})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "action_settings.url": ["The target changed: type the secret again."]}
+    assert full(rule_id)["url"] == SETTINGS["url"]
+    # In the pop-up the URL comes back without its masked credentials, to be typed again.
+    page = as_admin.htmx("post", f"{BASE}/{rule_id}", data={
+        "trigger": "contact_added", "action": "ping_url", "method": "GET", "timeout": "10",
+        "url": moved["url"], "headers": "X-Plain: visible"}).get_data(as_text=True)
+    assert field_errors(page) == {"url": ["The target changed: type the secret again."]}
+    assert 'value="https://elsewhere.example.invalid/in?token=&amp;e={{email}}&amp;api_key="' in page
