@@ -2,7 +2,7 @@
 of deliveries, the networks that actions may reach although they are not public, and how long
 the Tracking Log keeps its rows."""
 from . import secrets
-from .actions.target_policy import parse_networks
+from .actions.target_policy import parse_networks, project_policy, refusal_at_save
 from .models.settings import DEFAULT_RETRY_SCHEDULE
 from .validation import Collector
 
@@ -36,16 +36,35 @@ def _networks(errors, text):
     return "\n".join(map(str, networks))
 
 
+def _smtp_host(errors, host, port, allowed_target_cidrs):
+    """The default connection's host, judged as a rule's SMTP host is, by the networks saved
+    with it."""
+    refusal = host and refusal_at_save(host, port, project_policy(allowed_target_cidrs))
+    if refusal:
+        errors.add("smtp_host", refusal)
+    return host
+
+
+def _connection(host, port, security, username):
+    """What the default connection's password belongs to."""
+    return (host or "").lower().rstrip("."), port, security, username or ""
+
+
 def apply_project_settings(settings, *, default_phone_region, smtp_host, smtp_port, smtp_security,
                            smtp_username, smtp_from, retry_schedule, allowed_target_cidrs,
                            smtp_password="", clear_smtp_password=False, log_retention_days=None):
-    """Validate the retry schedule and the allowed target networks (Invalid names the fields),
-    then set every field; nothing is set unless both are valid. The stored SMTP password
-    changes only when a new one is typed or it is cleared; the retention only when given."""
+    """Validate the retry schedule, the allowed target networks and the SMTP host (Invalid names
+    the fields), then set every field; nothing is set unless all are valid. The stored SMTP
+    password belongs to the connection: it changes when a new one is typed, and is dropped when
+    it is cleared or the host, port, security or user change. The retention changes only when
+    given."""
     errors = Collector()
     retry_schedule = _retry_schedule(errors, retry_schedule)
     allowed_target_cidrs = _networks(errors, allowed_target_cidrs)
+    _smtp_host(errors, smtp_host, smtp_port, allowed_target_cidrs)
     errors.raise_if_any()
+    moved = _connection(smtp_host, smtp_port, smtp_security, smtp_username) != _connection(
+        settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username)
     settings.retry_schedule, settings.allowed_target_cidrs = retry_schedule, allowed_target_cidrs
     settings.default_phone_region = default_phone_region
     settings.smtp_host, settings.smtp_port = smtp_host, smtp_port
@@ -55,6 +74,6 @@ def apply_project_settings(settings, *, default_phone_region, smtp_host, smtp_po
         settings.log_retention_days = log_retention_days
     if smtp_password:
         settings.smtp_password_encrypted = secrets.encrypt(smtp_password)
-    elif clear_smtp_password:
+    elif clear_smtp_password or moved:
         settings.smtp_password_encrypted = ""
     return settings

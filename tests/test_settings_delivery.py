@@ -96,12 +96,13 @@ def test_both_fields_report_their_errors_at_once(as_admin, field_errors):
 def refused_delivery(app, api, make_list):
     """A pending delivery of a Ping URL rule to a closed loopback port, in an app that refuses
     non-public targets as production does (unless the allowed networks say otherwise)."""
-    app.config["OPTINTEL_ALLOW_PRIVATE_TARGETS"] = False
     rule = api.post("/tracking-rules", {
         "level": "project", "trigger": "contact_added", "action": "ping_url",
         "action_settings": {"method": "GET", "url": f"http://127.0.0.1:{free_port()}/hook",
                             "timeout": 2}})
     assert rule.status_code == 201, rule.json
+    # Saved while allowed (a save would be refused now), then refused when sent.
+    app.config["OPTINTEL_ALLOW_PRIVATE_TARGETS"] = False
     event_ids = add_contacts(make_list(), ["ann@example.com"], Origin("api")).event_ids
     [delivery_id] = dispatch(event_ids)
     return delivery_id

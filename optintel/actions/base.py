@@ -7,8 +7,11 @@ from wtforms import Form
 
 from .. import placeholders
 from ..validation import Collector
+from .credentials import MASK
+from .target_policy import project_policy, refusal_at_save
 
-MASK = "********"
+# Said beside a secret sent back as the mask when its target changed: it is not sent along.
+TARGET_CHANGED = "The target changed: type the secret again."
 
 
 @dataclass
@@ -43,10 +46,12 @@ class Outcome:
 
 class RuleContext:
     """What validation needs to know of the rule being saved: its level and scope object, and
-    who saves it (None: no one to check, e.g. the command line)."""
+    who saves it (None: no one to check, e.g. the command line), and the target policy its
+    targets are judged by (the project's unless given)."""
 
-    def __init__(self, level, scope=None, user=None):
+    def __init__(self, level, scope=None, user=None, policy=None):
         self.level, self.scope, self.user = level, scope, user
+        self.policy = policy or project_policy()
 
     @property
     def channel(self):
@@ -70,6 +75,10 @@ class Action:
     settings_doc = ""
     # Top-level settings whose values are secrets: stored encrypted, shown as MASK.
     secrets = ()
+    # Form fields holding secrets, and what the pop-up says beside them when editing: which
+    # changes of the target drop them (see target).
+    secret_fields = ()
+    binding_note = ""
     # Settings whose text may hold {{placeholders}}.
     templated = ()
     # Whether execute may run in a thread of the job's pool (no database work in it).
@@ -79,10 +88,12 @@ class Action:
     # Whether a Test Run only says what the action would change, changing nothing.
     test_changes_nothing = False
 
-    def clean(self, raw, context):
-        """Validated settings from raw input (API JSON or form data); raises Invalid."""
+    def clean(self, raw, context, stored=None):
+        """Validated settings from raw input (API JSON or form data), where MASK stands for a
+        secret of the `stored` settings while their target stays; raises Invalid."""
         errors = Collector()
-        settings = self.validate(dict(raw or {}), context, errors)
+        raw = self.unmask(dict(raw or {}), stored or {}, errors)
+        settings = self.validate(raw, context, errors)
         errors.raise_if_any()
         return settings
 
@@ -128,12 +139,25 @@ class Action:
         """The settings as shown back to people and the API: secrets replaced by MASK."""
         return {k: (MASK if k in self.secrets and v else v) for k, v in settings.items()}
 
-    def unmask(self, raw, stored):
-        """Input where MASK stands for the stored secret: the stored value is kept."""
-        raw = dict(raw or {})
+    def target(self, settings):
+        """What the secrets of the settings are bound to; None: to nothing but themselves."""
+        return None
+
+    def bound(self, raw, stored):
+        """Whether the raw input aims at the stored settings' target, so that a MASK in it may
+        stand for a stored secret."""
+        return self.target(raw) == self.target(stored)
+
+    def unmask(self, raw, stored, errors):
+        """Input where MASK stands for the stored secret: the stored value while the target
+        stays; else nothing, and TARGET_CHANGED beside the field: a stored secret never goes
+        to another target."""
+        bound = self.bound(raw, stored)
         for key in self.secrets:
             if raw.get(key) == MASK:
-                raw[key] = stored.get(key, "")
+                raw[key] = stored.get(key, "") if bound else ""
+                if not bound and stored.get(key):
+                    errors.add(key, TARGET_CHANGED)
         return raw
 
     # Presentation ------------------------------------------------------------------------
@@ -195,20 +219,32 @@ def templated_text(raw, key, errors, required=True, limit=10_000):
     return value
 
 
-def http_url(raw, key, errors, required=True):
-    """An http(s) URL, valid once its placeholders are replaced by sample values."""
+def http_url(raw, key, errors, policy, required=True):
+    """An http(s) URL, valid once its placeholders are replaced by sample values, whose host
+    (unless a placeholder makes it) is a host name that the policy lets requests reach."""
     value = templated_text(raw, key, errors, required, limit=2000)
     if value and not placeholders.unknown(value):
         rendered = placeholders.render(value, placeholders.SAMPLES, "url")
         parts = urlsplit(rendered)
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in rendered:
             errors.add(key, "Enter an http:// or https:// URL.")
-        else:
-            try:
-                parts.port
-            except ValueError:
-                errors.add(key, "The port of the URL is not a number.")
+            return value
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            errors.add(key, "The port of the URL is not a number.")
+            return value
+        if "{{" not in urlsplit(value).netloc:
+            target_host(parts.hostname, port, key, errors, policy)
     return value
+
+
+def target_host(host, port, key, errors, policy):
+    """Refuse a malformed host, or one whose addresses the policy refuses, naming where to
+    allow it; a host that does not resolve yet is judged when sent."""
+    refusal = refusal_at_save(host, port, policy)
+    if refusal:
+        errors.add(key, refusal)
 
 
 def choice(raw, key, errors, choices, default=None):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from .target_policy import UnsafeTarget, resolve
+from .target_policy import RefusedTarget, resolve
 
 BODY_EXCERPT = 4096
 POOL_SIZE = 32
@@ -23,7 +23,7 @@ class HttpResult:
     body: str = ""
     error: str = ""
     retry_after: float | None = None
-    refused: bool = False  # the target is not allowed: retrying cannot help
+    refused: bool = False  # the target is not allowed or not valid: retrying cannot help
 
 
 def _pool(scheme, address, port, host):
@@ -77,7 +77,7 @@ def send(method, url, headers, body, timeout, policy):
         return HttpResult(status=response.status, headers=dict(response.headers),
                           body=excerpt.decode("utf-8", "replace"),
                           retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-    except UnsafeTarget as exc:
+    except RefusedTarget as exc:
         return HttpResult(error=str(exc), refused=True)
     except urllib3.exceptions.TimeoutError:
         return HttpResult(error=f"Timed out after {timeout} s.")

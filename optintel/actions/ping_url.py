@@ -2,27 +2,23 @@
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from standardwebhooks import Webhook
+from urllib3.util import make_headers
 from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
 from .. import placeholders
 from . import http
-from .base import (MASK, Action, Outcome, choice, http_url, integer, known_placeholders,
-                   templated_text, text)
+from .base import (MASK, TARGET_CHANGED, Action, Outcome, choice, http_url, integer,
+                   known_placeholders, templated_text, text)
+from .credentials import credential_like, masked_url, restored_url, url_target
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie|signature",
-                           re.IGNORECASE)
 CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded",
                  "text": "text/plain; charset=utf-8"}
-
-
-def is_secret_header(name):
-    return bool(SECRET_HEADER.search(name))
 
 
 def parse_header_lines(value):
@@ -35,10 +31,22 @@ def parse_header_lines(value):
     return headers
 
 
+def secret_names(settings):
+    """The lower-cased names of the settings' secret headers: those marked, and the
+    credential-like ones (rules saved before headers could be marked have only those)."""
+    headers = settings.get("headers") or {}
+    marked = {n.lower() for n in settings.get("secret_headers") or () if isinstance(n, str)}
+    return {n.lower() for n in headers if n.lower() in marked or credential_like(n)}
+
+
 class PingUrlForm(Form):
     method = SelectField("Method", choices=[("GET", "GET"), ("POST", "POST")], default="POST")
     url = StringField("URL", render_kw={"placeholder": "https://example.com/hook?email={{email}}"})
     headers = TextAreaField("Headers", description="One 'Name: value' a line.")
+    secret_headers = StringField(
+        "Secret Headers", description="Names of headers whose values are secrets (stored "
+        "encrypted, shown as ********), comma-separated. Authorization, X-Api-Key, Cookie and "
+        "names with token, secret, password, key or signature always are.")
     content_type = SelectField("Content Type", choices=[("json", "JSON"), ("form", "Form"),
                                                          ("text", "Plain text")], default="json")
     body = TextAreaField("Body", description='For POST, e.g. {"email": "{{email}}"}')
@@ -52,13 +60,25 @@ class PingUrl(Action):
     label = "Ping URL"
     Form = PingUrlForm
     secrets = ("signing_secret",)
-    settings_doc = ("{method: GET|POST, url, headers: {name: value}, content_type: json|form|text, "
-                    "body, timeout: 1-30 (default 10), signing_secret}")
+    secret_fields = ("headers", "signing_secret")
+    binding_note = ("Changing the URL's host drops the stored secrets unless you type them again "
+                    "(its scheme or port too).")
+    settings_doc = ("{method: GET|POST, url, headers: {name: value}, secret_headers: [names of "
+                    "headers whose values are secrets; credential-like names such as "
+                    "Authorization, X-Api-Key, Cookie, *token*, *secret*, *password*, *key*, "
+                    "*signature* always are], content_type: json|form|text, body, timeout: 1-30 "
+                    "(default 10), signing_secret}; the URL's userinfo and the values of its "
+                    "credential-like query parameters (token, api_key, key, secret, password, "
+                    "sig ...) are secrets too; the secrets belong to the URL's scheme, host and "
+                    "port")
 
     def validate(self, raw, context, errors):
         method = choice(raw, "method", errors, ("GET", "POST"), default="POST")
-        settings = {"method": method, "url": http_url(raw, "url", errors),
-                    "headers": self._headers(raw.get("headers"), errors),
+        headers = self._headers(raw.get("headers"), errors)
+        settings = {"method": method, "url": http_url(raw, "url", errors, context.policy),
+                    "headers": headers,
+                    "secret_headers": self._secret_headers(raw.get("secret_headers"), headers,
+                                                           errors),
                     "timeout": integer(raw, "timeout", errors, 1, 30, 10),
                     "content_type": None, "body": ""}
         if method == "POST":
@@ -98,6 +118,22 @@ class PingUrl(Action):
         return headers
 
     @staticmethod
+    def _secret_headers(value, headers, errors):
+        """The names of the secret headers, as the headers spell them: those marked (a list, or
+        text separated by commas or spaces) and the credential-like ones."""
+        if value is None or isinstance(value, str):
+            value = re.split(r"[\s,]+", value.strip()) if value and value.strip() else []
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            errors.add("secret_headers", "Give the names of the secret headers as a list.")
+            value = []
+        names = {name.lower(): name for name in headers}
+        unknown = [n for n in value if n.lower() not in names]
+        if unknown:
+            errors.add("secret_headers", f"Not among the headers: {', '.join(unknown)}.")
+        marked = {n.lower() for n in value}
+        return [name for name in headers if name.lower() in marked or credential_like(name)]
+
+    @staticmethod
     def _check_json(body, errors):
         if placeholders.unknown(body):
             return
@@ -106,37 +142,58 @@ class PingUrl(Action):
         except ValueError as exc:
             errors.add("body", f"Not valid JSON once placeholders are filled in: {exc}.")
 
-    # Secrets: the signing secret and the values of headers named like credentials.
+    # Secrets: the signing secret, the values of secret headers, the URL's credentials.
 
     def split(self, settings):
         public, secret = super().split(settings)
-        headers = settings.get("headers") or {}
-        public["headers"] = {k: v for k, v in headers.items() if not is_secret_header(k)}
-        secret_headers = {k: v for k, v in headers.items() if is_secret_header(k)}
-        if secret_headers:
-            secret["headers"] = secret_headers
+        headers, names = settings.get("headers") or {}, secret_names(settings)
+        public["headers"] = {k: v for k, v in headers.items() if k.lower() not in names}
+        if any(k.lower() in names for k in headers):
+            secret["headers"] = {k: v for k, v in headers.items() if k.lower() in names}
+        public["url"] = masked_url(settings["url"])
+        if public["url"] != settings["url"]:
+            secret["url"] = settings["url"]
         return public, secret
 
     def merge(self, public, secret):
         headers = {**(public.get("headers") or {}), **(secret.get("headers") or {})}
-        return {**super().merge(public, {k: v for k, v in secret.items() if k != "headers"}),
-                "headers": headers}
+        merged = super().merge(public, {k: v for k, v in secret.items() if k in self.secrets})
+        merged.update(headers=headers, url=secret.get("url") or public.get("url"))
+        merged["secret_headers"] = [k for k in headers if k.lower() in secret_names(merged)]
+        return merged
 
     def mask(self, settings):
         masked = super().mask(settings)
-        masked["headers"] = {k: (MASK if is_secret_header(k) and v else v)
+        names = secret_names(settings)
+        masked["headers"] = {k: (MASK if k.lower() in names and v else v)
                              for k, v in (settings.get("headers") or {}).items()}
+        masked["url"] = masked_url(settings.get("url"))
         return masked
 
-    def unmask(self, raw, stored):
-        raw = super().unmask(raw, stored)
+    def target(self, settings):
+        return url_target(settings.get("url"))
+
+    def unmask(self, raw, stored, errors):
+        bound = self.bound(raw, stored)
+        raw = super().unmask(raw, stored, errors)
         headers = raw.get("headers")
         if isinstance(headers, str):
             headers = parse_header_lines(headers)
         if isinstance(headers, dict):
-            stored_headers = stored.get("headers") or {}
-            raw["headers"] = {k: (stored_headers.get(k, "") if v == MASK else v)
-                              for k, v in headers.items()}
+            stored_headers, names = stored.get("headers") or {}, secret_names(stored)
+            secret = {k.lower(): v for k, v in stored_headers.items() if k.lower() in names}
+            masked = [k for k, v in headers.items() if v == MASK and k.lower() in secret]
+            for name in masked:
+                headers[name] = secret[name.lower()] if bound else ""
+            if masked and not bound:
+                errors.add("headers", TARGET_CHANGED)
+            raw["headers"] = headers
+        url = raw.get("url")
+        if isinstance(url, str) and MASK in url:
+            stored_url = stored.get("url") or ""
+            raw["url"] = restored_url(url, stored_url if bound else "")
+            if not bound and masked_url(stored_url) != stored_url:
+                errors.add("url", TARGET_CHANGED)
         return raw
 
     def placeholders_used(self, settings):
@@ -160,6 +217,7 @@ class PingUrl(Action):
     def form_data(self, settings):
         data = dict(settings)
         data["headers"] = "\n".join(f"{k}: {v}" for k, v in (settings.get("headers") or {}).items())
+        data["secret_headers"] = ", ".join(settings.get("secret_headers") or [])
         return data
 
     def host(self, settings):
@@ -176,11 +234,25 @@ class PingUrl(Action):
             headers.setdefault("Content-Type", CONTENT_TYPES[settings["content_type"]])
         if settings.get("signing_secret"):
             headers.update(signature_headers(settings["signing_secret"], work.delivery_id, body))
+        basic = basic_auth(url)
+        if basic and not any(name.lower() == "authorization" for name in headers):
+            headers["Authorization"] = basic
         result = http.send(settings["method"], url, headers, body, settings["timeout"], work.policy)
-        request = {"method": settings["method"], "url": url,
-                   "headers": {k: (MASK if is_secret_header(k) else v) for k, v in headers.items()},
+        names = secret_names(settings)
+        request = {"method": settings["method"], "url": masked_url(url),
+                   "headers": {k: (MASK if k.lower() in names or credential_like(k) else v)
+                               for k, v in headers.items()},
                    "body": body[:http.BODY_EXCERPT]}
         return http_outcome(result, request)
+
+
+def basic_auth(url):
+    """The Authorization header that a URL's userinfo stands for (HTTP Basic), or None."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return make_headers(basic_auth=f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+                        )["authorization"]
 
 
 def render_body(content_type, template, values):

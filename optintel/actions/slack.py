@@ -27,7 +27,7 @@ class SlackMessage(Action):
     templated = ("text",)
 
     def validate(self, raw, context, errors):
-        return {"webhook_url": http_url(raw, "webhook_url", errors),
+        return {"webhook_url": http_url(raw, "webhook_url", errors, context.policy),
                 "text": templated_text(raw, "text", errors, limit=40_000)}
 
     def summary(self, settings, viewer=None):
@@ -42,5 +42,6 @@ class SlackMessage(Action):
         result = http.send("POST", url, {"Content-Type": "application/json"}, body, 10,
                            work.policy)
         # The webhook URL is the credential: the log shows its host only.
-        shown = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/{MASK}"
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/{MASK}"
         return http_outcome(result, {"method": "POST", "url": shown, "body": body})

@@ -10,7 +10,8 @@ from .. import secrets
 from ..models import ActionType, ProjectSettings
 from ..normalize import InvalidContact, normalize_email
 from .. import placeholders
-from .base import MASK, Action, Outcome, choice, integer, templated_text, text
+from .base import MASK, Action, Outcome, choice, integer, target_host, templated_text, text
+from .target_policy import RefusedTarget, resolve
 
 SECURITY = ("none", "starttls", "tls")
 
@@ -45,7 +46,11 @@ class SmtpEmail(Action):
     templated = ("to", "subject", "body")
     reply_label = "SMTP reply"
     settings_doc = ("{connection: default|custom, host, port, security: none|starttls|tls, "
-                    "username, password, from, to: [..], subject, body}")
+                    "username, password, from, to: [..], subject, body}; the password belongs to "
+                    "the host, port, security and username")
+    secret_fields = ("password",)
+    binding_note = ("Changing the host, port, security or user drops the stored password unless "
+                    "you type it again.")
 
     def validate(self, raw, context, errors):
         connection = choice(raw, "connection", errors, ("default", "custom"), default="default")
@@ -58,6 +63,8 @@ class SmtpEmail(Action):
                 security=choice(raw, "security", errors, SECURITY, default="starttls"),
                 username=text(raw, "username", errors, required=False, limit=255),
                 password=text(raw, "password", errors, required=False, limit=255))
+            if settings["host"]:
+                target_host(settings["host"], settings["port"], "host", errors, context.policy)
         elif connection == "default" and not ProjectSettings.get().smtp_host:
             errors.add("connection", "Set the default SMTP connection in Project Settings > "
                                      "Opt-Intel first, or choose a custom connection.")
@@ -66,6 +73,14 @@ class SmtpEmail(Action):
         settings["subject"] = templated_text(raw, "subject", errors, limit=998)
         settings["body"] = templated_text(raw, "body", errors, limit=100_000)
         return settings
+
+    def target(self, settings):
+        """A custom connection's host, port, security and user: its password belongs to them."""
+        if settings.get("connection", "default") != "custom":
+            return ("default",)
+        return (str(settings.get("host") or "").strip().lower().rstrip("."),
+                str(settings.get("port") or 587).strip(), settings.get("security") or "starttls",
+                str(settings.get("username") or "").strip())
 
     @staticmethod
     def _address(raw, key, errors):
@@ -139,7 +154,9 @@ class SmtpEmail(Action):
             return Outcome(False, request, permanent=True,
                            error="No recipient once placeholders are filled in.")
         try:
-            reply = send_message(settings, message, recipients)
+            reply = send_message(settings, message, recipients, work.policy)
+        except RefusedTarget as exc:
+            return Outcome(False, request, error=str(exc), permanent=True)
         except smtplib.SMTPResponseException as exc:
             return Outcome(False, request, response_status=exc.smtp_code,
                            response_body=exc.smtp_error.decode(errors="replace"), error=str(exc))
@@ -148,16 +165,38 @@ class SmtpEmail(Action):
         return Outcome(True, request, response_status=250, response_body=reply)
 
 
-def send_message(settings, message, recipients):
-    """Send through the connection of the settings; the server's reply to the message (and the
-    recipients it refused, if some). Raises when the connection, the login, every recipient
-    or the message is refused."""
-    security, timeout = settings["security"], 30
+class _ToCheckedAddress:
+    """Connects to the address that the target policy checked, while TLS (smtplib's `_host`)
+    verifies the certificate against the host name."""
+
+    def __init__(self, host, address, port, **kwargs):
+        self.checked_address = address
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(self.checked_address, port, timeout)
+
+
+class _CheckedSMTP(_ToCheckedAddress, smtplib.SMTP):
+    pass
+
+
+class _CheckedSMTPSSL(_ToCheckedAddress, smtplib.SMTP_SSL):
+    pass
+
+
+def send_message(settings, message, recipients, policy):
+    """Send through the connection of the settings, to an address the policy allows; the
+    server's reply to the message (and the recipients it refused, if some). Raises
+    RefusedTarget before any connection when the host may not be reached, and SMTP or OS
+    errors when the connection, the login, every recipient or the message is refused."""
+    security, timeout, host, port = settings["security"], 30, settings["host"], settings["port"]
+    address = resolve(host, port, policy)
     if security == "tls":
-        client = smtplib.SMTP_SSL(settings["host"], settings["port"], timeout=timeout,
-                                  context=ssl.create_default_context())
+        client = _CheckedSMTPSSL(host, address, port, timeout=timeout,
+                                 context=ssl.create_default_context())
     else:
-        client = smtplib.SMTP(settings["host"], settings["port"], timeout=timeout)
+        client = _CheckedSMTP(host, address, port, timeout=timeout)
     with client:
         if security == "starttls":
             client.starttls(context=ssl.create_default_context())

@@ -17,9 +17,12 @@ bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or de
 ACTION_SETTINGS = (
     "Depends on the action. "
     + " ".join(f"{key.value}: {action.settings_doc}." for key, action in actions.REGISTRY.items())
-    + " Text fields may use {{placeholders}}. Secrets (password, signing_secret, credential "
-    "headers, webhook_url) are answered as \"********\"; sending \"********\" back keeps the "
-    "stored value.")
+    + " Text fields may use {{placeholders}}. Secrets (password, signing_secret, the values of "
+    "secret_headers, a URL's userinfo and credential-like query parameters, webhook_url) are "
+    "answered as \"********\". Sending \"********\" back keeps the stored value while the "
+    "target stays the same (a Ping URL's scheme, host and port; an SMTP connection's host, port, "
+    "security and username); with a changed target it is refused (422, \"The target changed: "
+    "type the secret again.\"): type the secret again, or leave it out to drop it.")
 
 
 def _one_of(enum):

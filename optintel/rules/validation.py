@@ -86,7 +86,7 @@ def save_rule(rule, data, user):
         errors.add("action_settings", "Give the action settings as an object.")
         errors.raise_if_any()
     try:
-        settings = action.clean(action.unmask(raw, stored), RuleContext(level, scope, user))
+        settings = action.clean(raw, RuleContext(level, scope, user), stored)
     except Invalid as exc:
         for key, messages in exc.fields.items():
             for message in messages:

@@ -41,9 +41,10 @@ class ProjectSettingsForm(FlaskForm):
                     f"Standard Webhooks schedule, {DEFAULT_RETRY_SCHEDULE}.")
     allowed_target_cidrs = TextAreaField(
         "Allowed Target Networks",
-        description="By default, Ping URL and Slack actions refuse loopback, private, "
-                    "link-local and cloud metadata addresses. They may reach the networks listed "
-                    "here anyway: CIDRs, one a line, e.g. 10.20.0.0/16.")
+        description="By default, Ping URL, Slack and SMTP email actions (and the default SMTP "
+                    "connection) refuse loopback, private, link-local and cloud metadata "
+                    "addresses. They may reach the networks listed here anyway: CIDRs, one a "
+                    "line, e.g. 10.20.0.0/16.")
     log_retention_days = IntegerField(
         "Log retention (days)", validators=[
             Optional(), NumberRange(1, 3650, message="Give a number of days from 1 to 3650.")],

@@ -5,6 +5,8 @@ from wtforms import HiddenField, SelectField, SelectMultipleField
 
 from .. import actions
 from ..access import referable_lists_query
+from ..actions.base import TARGET_CHANGED
+from ..actions.credentials import without_masks
 from ..extensions import db
 from ..models import ActionType, ListKind, Mailer, OptOutList, Trigger
 
@@ -66,10 +68,13 @@ def form_to_rule_data(form, level):
 
 
 def show_errors(form, fields):
-    """Put rules.validation's messages beside the dialog's fields."""
+    """Put rules.validation's messages beside the dialog's fields. A field whose masked secrets
+    no longer stand for anything (the target changed) shows without them."""
     action = actions.get(form.action.data)
     for key, messages in fields.items():
         name = action.form_field(key.split(".", 1)[1]) if "." in key else key
         target = form[name].errors if name in form else form.form_errors
         target.extend(messages if name in form else [f"{key}: {m}" for m in messages])
+        if name in form and TARGET_CHANGED in messages and isinstance(form[name].data, str):
+            form[name].data = without_masks(form[name].data)
 
