@@ -26,8 +26,9 @@ def create_app(config=None):
     login.init_app(app)
     api.init_app(app)
 
-    from . import errors, template_helpers
+    from . import errors, security_headers, template_helpers
     errors.init_app(app)
+    security_headers.init_app(app)
     template_helpers.init_app(app)
 
     from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, tracking,
@@ -42,6 +43,7 @@ def create_app(config=None):
     app.register_blueprint(users.bp, url_prefix="/users")
     app.register_blueprint(api_keys.bp, url_prefix="/api-keys")
     app.register_blueprint(tracking.bp, url_prefix="/tracking")
+    auth.throttling.init_app(app)
 
     from .api import register as register_api
     register_api(app, api)
