@@ -1,5 +1,4 @@
 """Opt-Intel Event Tracking: the application factory."""
-import logging
 import os
 
 from flask import Flask
@@ -13,8 +12,8 @@ def create_app(config=None):
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config or Config)
     os.makedirs(app.instance_path, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from . import server_log
+    server_log.configure(app)
 
     from . import models  # noqa: F401  (tables must be known before migrate binds)
     from .extensions import api, csrf, db, login, migrate
