@@ -9,6 +9,7 @@ of those logs fails the run, naming which value (masked) leaked where."""
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -18,6 +19,7 @@ import pytest
 # Shorter values would be found by chance in any log.
 MIN_LENGTH = 6
 LOG_FILES = "*.log"
+SECRET, CONTACT = "secret", "MD5-only contact"
 
 
 @dataclass
@@ -32,13 +34,13 @@ class Recorded:
 
     def add_secret(self, text):
         """A secret as given to encrypt: plain text, or JSON whose every string is a secret."""
-        self.add(text, "secret")
+        self.add(text, SECRET)
         try:
             parsed = json.loads(text)
         except (TypeError, ValueError):
             return
         for leaf in _strings(parsed):
-            self.add(leaf, "secret")
+            self.add(leaf, SECRET)
 
 
 RECORDED = Recorded()
@@ -71,21 +73,27 @@ def mask(value):
     return value[:2] + "*" * (len(value) - 2)
 
 
-def _forms(value):
-    """The ways a value can be written in a log line, lower-cased: as is and URL-encoded."""
-    return {form.lower() for form in (value, quote(value, safe=""), quote_plus(value))}
+def _pattern(value, kind):
+    """A regular expression of the ways a value can be written in a log line (lower-cased): as
+    is and URL-encoded. A contact must stand alone: b@example.com is not in bob@example.com."""
+    forms = "|".join(re.escape(form.lower()) for form in
+                     sorted({value, quote(value, safe=""), quote_plus(value)}, key=len))
+    if kind != CONTACT:
+        return re.compile(forms)
+    return re.compile(rf"(?<![a-z0-9._+-])(?:{forms})(?![a-z0-9_-]|\.[a-z0-9])")
 
 
 def find_leaks(values, paths):
     """The Leaks of `values` ({value: kind}) in the files at `paths`, one per value and file."""
+    patterns = {value: _pattern(value, kind) for value, kind in values.items()}
     leaks = []
     for path in paths:
         text = Path(path).read_text(errors="replace").lower()
         for value, kind in values.items():
-            at = min((i for i in (text.find(form) for form in _forms(value)) if i >= 0),
-                     default=-1)
-            if at >= 0:
-                leaks.append(Leak(kind, mask(value), Path(path), text.count("\n", 0, at) + 1))
+            found = patterns[value].search(text)
+            if found:
+                line = text.count("\n", 0, found.start()) + 1
+                leaks.append(Leak(kind, mask(value), Path(path), line))
     return leaks
 
 
@@ -113,7 +121,7 @@ def _record_md5_only_contacts(wanted, opt_out_list, raw_values, outcome):
     from optintel.models import Storage
     if opt_out_list.storage == Storage.MD5:
         for value in [*raw_values, *wanted.values()]:
-            RECORDED.add(value, "MD5-only contact")
+            RECORDED.add(value, CONTACT)
 
 
 def start_recording():
@@ -122,8 +130,8 @@ def start_recording():
     from optintel.models import ApiKey, User
 
     _wrap(secrets, "encrypt", lambda token, text: RECORDED.add_secret(text))
-    _wrap(User, "set_password", lambda _, user, password: RECORDED.add(password, "secret"))
-    _wrap(ApiKey, "set_new_key", lambda key, row: RECORDED.add(key, "secret"))
+    _wrap(User, "set_password", lambda _, user, password: RECORDED.add(password, SECRET))
+    _wrap(ApiKey, "set_new_key", lambda key, row: RECORDED.add(key, SECRET))
     # _normalized(list, raw values, outcome) -> {md5: value}: the one way in of typed contacts.
     original = contact_changes._normalized
 

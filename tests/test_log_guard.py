@@ -52,7 +52,7 @@ def test_an_md5_only_contact_in_a_log_is_reported_also_url_encoded(isolated_log,
                     {"emails": ["shown.one@example.com"]}).status_code == 200
     assert RECORDED.values["hidden.one@example.com"] == "MD5-only contact"
     assert "shown.one@example.com" not in RECORDED.values
-    logger.info("GET /lists/email/%s/contacts?q=hidden.one%%40example.com", hashed.id)
+    logger.info("GET /lists/email/%s/contacts?q=hidden.one%%40example.com HTTP/1.1", hashed.id)
     leaks = find_leaks(RECORDED.values, [path])
     assert [(leak.kind, leak.line) for leak in leaks] == [("MD5-only contact", 1)] * 2
     assert {leak.masked for leak in leaks} == {mask("hidden.one@example.com"),
@@ -63,6 +63,21 @@ def test_a_log_without_them_passes(isolated_log):
     logger, path = isolated_log
     logger.info("Dispatched 3 event(s) into 3 delivery(ies)")
     assert find_leaks(RECORDED.values, [path]) == []
+
+
+@pytest.mark.parametrize("line, found", [
+    ("GET /logs/?contact=b%40example.com HTTP/1.1", True),
+    ("added B@Example.com.", True),
+    ("<b@example.com>", True),
+    ("GET /logs/?contact=bob%40example.com HTTP/1.1", False),
+    ("sent to bob@example.com", False),
+    ("sent to b@example.community", False),
+])
+def test_a_contact_is_found_alone_not_inside_another(tmp_path, line, found):
+    path = tmp_path / "line.leak"
+    path.write_text(line + "\n")
+    leaks = find_leaks({"b@example.com": "MD5-only contact"}, [path])
+    assert bool(leaks) is found
 
 
 LEAKING_TEST = '''
