@@ -174,8 +174,9 @@ def pytest_sessionfinish(session, exitstatus):
     if "root" not in _state:
         return
     _state["handler"].flush()
-    leaks = find_leaks(RECORDED.values, sorted(_state["root"].rglob(LOG_FILES)))
-    _state["leaks"] = leaks
+    paths = sorted(_state["root"].rglob(LOG_FILES))
+    leaks = find_leaks(RECORDED.values, paths)
+    _state["leaks"], _state["files"] = leaks, len(paths)
     if leaks and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -187,4 +188,4 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.line(report(leaks), red=True)
     elif "root" in _state:
         terminalreporter.line(f"log check: none of {len(RECORDED.values)} secrets and MD5-only "
-                              f"contacts in the logs")
+                              f"contacts in {_state['files']} log files")

@@ -60,10 +60,11 @@ def responses(as_admin, api, make_list):
 
 
 def test_every_kind_of_response_carries_the_headers(responses):
-    assert {name: r.status_code for name, r in responses.items()} == {
+    # /healthz answers 200 or 503 by the workers' state; either way it carries the headers.
+    assert {name: r.status_code for name, r in responses.items() if name != "health"} == {
         "page": 200, "list contacts": 200, "htmx fragment": 200, "api": 200, "openapi": 200,
         "api 401": 401, "static": 200, "login redirect": 302, "login page": 200,
-        "404 page": 404, "csrf 400": 400, "health": responses["health"].status_code}
+        "404 page": 404, "csrf 400": 400}
     for name, response in responses.items():
         try:
             assert_protected(response)
