@@ -37,7 +37,8 @@ class Config:
     OPTINTEL_ENCRYPTION_KEYS = os.environ.get("OPTINTEL_ENCRYPTION_KEYS")
     OPTINTEL_ENCRYPTION_KEY = os.environ.get("OPTINTEL_ENCRYPTION_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Database errors, which end up in the log, leave out the statement's values (contacts).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
     OPTINTEL_ALLOW_PRIVATE_TARGETS = _bool("OPTINTEL_ALLOW_PRIVATE_TARGETS")
     OPTINTEL_MAX_BATCH = 10_000
@@ -51,6 +52,17 @@ class Config:
     OPTINTEL_RECONCILE_SECONDS = float(os.environ.get("OPTINTEL_RECONCILE_SECONDS", "2"))
     OPTINTEL_REQUEUE_AFTER_SECONDS = float(os.environ.get("OPTINTEL_REQUEUE_AFTER_SECONDS", "60"))
     OPTINTEL_LEASE_SECONDS = float(os.environ.get("OPTINTEL_LEASE_SECONDS", "300"))
+    # Failed logins allowed per account and per client address (limits' notation), counted in
+    # Redis; beyond them the login page answers 429 until the window has passed.
+    OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT",
+                                                      "5 per minute")
+    OPTINTEL_LOGIN_LIMIT_PER_ADDRESS = os.environ.get("OPTINTEL_LOGIN_LIMIT_PER_ADDRESS",
+                                                      "20 per minute")
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host; 0 trusts
+    # none of these headers (a client could forge its address and HTTPS).
+    OPTINTEL_TRUSTED_PROXIES = int(os.environ.get("OPTINTEL_TRUSTED_PROXIES", "0"))
+    # Level of the server's log (DEBUG, INFO, WARNING ...).
+    OPTINTEL_LOG_LEVEL = os.environ.get("OPTINTEL_LOG_LEVEL", "INFO").upper()
     CONTACTS_PER_PAGE = 50
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -12,6 +12,7 @@ from . import jobs, rule_test_runs
 from .deliveries.reconciler import reconcile
 from .events import outbox
 from .queue import QUEUES, redis_connection
+from .server_log import without_password
 from .tracking_log.pruning import prune
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def wait_for_redis(conn, url):
         try:
             return conn.ping()
         except RedisError as exc:
-            log.warning("Waiting for Redis at %s: %s", url, exc)
+            log.warning("Waiting for Redis at %s: %s", without_password(url), exc)
             time.sleep(1)
 
 
@@ -70,7 +71,10 @@ def run(app, burst=False):
         while True:
             wait_for_redis(conn, app.config["REDIS_URL"])
             try:
-                SimpleWorker(list(QUEUES), connection=conn).work(burst=burst)
+                # A job's description quotes its arguments: a Retry all's filter holds the
+                # contact searched for.
+                SimpleWorker(list(QUEUES), connection=conn,
+                             log_job_description=False).work(burst=burst)
                 return
             except RedisError as exc:
                 log.warning("Lost Redis (%s); reconnecting", exc)

@@ -14,3 +14,15 @@ document.addEventListener("htmx:afterSwap", (event) => {
 document.body.addEventListener("closeModal", () => {
   document.querySelectorAll("#modal dialog[open]").forEach((d) => d.close());
 });
+
+// Behaviour that templates would otherwise write inline, which the Content-Security-Policy
+// forbids: a button with data-close-dialog closes its dialog; a form with data-confirm asks
+// before it is sent.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-close-dialog]");
+  if (button) button.closest("dialog")?.close();
+});
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});

@@ -33,6 +33,10 @@ from optintel.models import users as user_models
 from optintel.models import (ApiKey, Campaign, Channel, ListKind, Mailer, OptOutList, Role, Storage,
                              User)
 
+# ---- The suite-wide log check: no secret or MD5-only contact in any log (tests/log_guard.py) -
+pytest_plugins = ["tests.log_guard"]
+# ----------------------------------------------------------------------------------------------
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 # The test app's keys, in the environment of the processes the tests start.

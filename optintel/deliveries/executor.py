@@ -17,6 +17,7 @@ from ..models import Delivery, DeliveryStatus, Event, ProjectSettings, TrackingR
 from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..rules.storage import stored_settings
+from ..server_log import log_failure
 from . import attempts
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def timed_attempt(attempt, work):
     try:
         outcome = attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
-        log.exception("Delivery %s: the action raised", work.delivery_id)
+        log_failure(log, "Delivery %s: the action raised", work.delivery_id)
         outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
     outcome.started_at = started_at
     outcome.duration_ms = int((time.perf_counter() - started) * 1000)
@@ -66,7 +67,7 @@ def _prepared(action, rule):
     try:
         return action.prepare(stored_settings(rule))
     except Exception as exc:  # noqa: BLE001 — one unreadable rule must not stop the batch
-        log.exception("Rule %s: cannot read its settings", rule.id)
+        log_failure(log, "Rule %s: cannot read its settings", rule.id)
         return Outcome(False, permanent=True, error=f"Cannot read the rule's settings: {exc}")
 
 
