@@ -133,6 +133,20 @@ def _empty_tables():
     db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def built_app(database_url, redis_server):
+    """The app, built once: building one (its routes, the OpenAPI spec) and compiling its
+    templates anew for every test cost most of the suite's time. `app` gives each test the
+    state of a freshly built app."""
+    app = create_app(make_config(database_url, redis_server.url))
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    built = SimpleNamespace(app=app, config=dict(app.config), extensions=dict(app.extensions))
+    yield built
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app_config(database_url, redis_server):
     """The config class of the test app; tests may set attributes on it before `app` is built."""
@@ -144,21 +158,37 @@ def _fresh_g():
         delattr(g, name)
 
 
+def _configured(built, app_config):
+    """The built app with the config of a fresh `create_app(app_config)`: what the test set on
+    `app_config` applied, what an earlier test changed undone, no client cached for another
+    Redis URL."""
+    app = built.app
+    for name in set(app.extensions) - set(built.extensions):
+        cached = app.extensions.pop(name)
+        if isinstance(cached, Redis):
+            cached.close()
+    app.config.clear()
+    app.config.update(built.config)
+    app.config.from_object(app_config)
+    frozen = [key for key in app.config if key.startswith("SQLALCHEMY_")
+              and app.config[key] != built.config[key]]
+    assert not frozen, f"{frozen} take effect only when an app is built; use create_app"
+    return app
+
+
 @pytest.fixture
-def app(app_config, redis_server):
-    """The app, with an app context pushed for the test's own database work.
+def app(built_app, app_config, redis_server):
+    """The app, with an app context pushed for the test's own database work, and an empty
+    database and Redis.
 
     Requests reuse that context, as Flask does; so that each request still starts from a clean
     `g` (the logged-in user, the CSRF token), as it would in production, `g` is emptied first."""
-    app = create_app(app_config)
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    app = _configured(built_app, app_config)
     with app.app_context():
         _empty_tables()
         Redis.from_url(redis_server.url).flushall()
         yield app
         db.session.remove()
-        _empty_tables()
-        db.engine.dispose()
 
 
 @pytest.fixture
