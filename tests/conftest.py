@@ -25,6 +25,8 @@ from aiosmtpd.smtp import AuthResult
 from argon2 import PasswordHasher
 from flask import g
 from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
 
 from optintel import create_app
 from optintel.config import TestConfig
@@ -387,6 +389,7 @@ class Workers:
         # Settings override the defaults above (dict() would refuse a keyword given twice).
         self.env.update({k: str(v) for k, v in settings.items()})
         self.log_dir, self.procs = log_dir, []
+        self._redis = Redis.from_url(redis_url, socket_timeout=2)
 
     def start(self, count=1):
         for _ in range(count):
@@ -400,14 +403,34 @@ class Workers:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
     def stop(self):
+        """SIGTERM, as an operator stops a worker: RQ finishes the job in hand and deregisters.
+        It then waits up to a second for its pub/sub thread before it exits; a worker past its
+        deregistration is killed instead, which saves that second for every test with workers."""
+        seen = self._registered_pids() or set()
         for proc in self.procs:
             proc.terminate()
+        deadline, alive = time.monotonic() + 10, list(self.procs)
+        while alive and time.monotonic() < deadline:
+            current = self._registered_pids()
+            if current is not None:
+                for proc in alive:
+                    if proc.pid in seen - current:
+                        proc.kill()
+                seen |= current
+            time.sleep(0.02)
+            alive = [proc for proc in alive if proc.poll() is None]
+        for proc in alive:
+            proc.kill()
         for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.wait(10)
         self.procs = []
+
+    def _registered_pids(self):
+        """The pids of the RQ workers registered in Redis; None when Redis does not answer."""
+        try:
+            return {worker.pid for worker in Worker.all(connection=self._redis)}
+        except RedisError:
+            return None
 
 
 @pytest.fixture
