@@ -4,9 +4,11 @@ and an SMTP server on loopback for the actions."""
 import html
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -99,11 +101,26 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
+# Memory-backed where there is one: every commit fsyncs SQLite's write-ahead log, a few
+# milliseconds on a disk, and the suite and its workers commit tens of thousands of times.
+SQLITE_DIR = Path("/dev/shm")
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def sqlite_dir(tmp_path_factory):
+    """A directory for the SQLite test database, removed after the session."""
+    if not (SQLITE_DIR.is_dir() and os.access(SQLITE_DIR, os.W_OK)):
+        yield tmp_path_factory.mktemp("db")
+        return
+    path = Path(tempfile.mkdtemp(prefix="optintel-tests-", dir=SQLITE_DIR))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(sqlite_dir):
     """The test database, migrated once with `flask db upgrade` (Alembic), as users run it."""
-    url = os.environ.get("TEST_DATABASE_URL") or \
-        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{sqlite_dir / 'test.db'}"
     env = dict(os.environ, DATABASE_URL=url, FLASK_APP="app.py")
     if url.startswith("postgresql"):
         engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -173,9 +190,9 @@ def _fresh_g():
 
 
 def _configured(built, app_config):
-    """The built app with the config of a fresh `create_app(app_config)`: what the test set on
-    `app_config` applied, what an earlier test changed undone, no client cached for another
-    Redis URL."""
+    """The built app as `create_app(app_config)` would build it: what the test set on
+    `app_config` applied, what an earlier test changed in the config undone, nothing cached by
+    an earlier test left in `app.extensions` (the Redis client of a REDIS_URL)."""
     app = built.app
     for name in set(app.extensions) - set(built.extensions):
         cached = app.extensions.pop(name)
