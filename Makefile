@@ -32,8 +32,14 @@ demo: db
 run: demo
 	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(REDIS_URL),web worker,)
 
+# The whole suite, the benchmark smoke run included (-m "not bench" in PYTEST_ARGS leaves it out),
+# then its wall time and the database it ran on: SQLite unless TEST_DATABASE_URL is set.
 test: setup browser
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@echo "$(BIN)/python -m pytest -q $(PYTEST_ARGS)"; start=$$(date +%s); status=0; \
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS) || status=$$?; \
+	seconds=$$(( $$(date +%s) - start )); url="$${TEST_DATABASE_URL:-sqlite:}"; \
+	printf 'Suite time on %s: %d:%02d\n' "$${url%%[:+]*}" $$((seconds / 60)) $$((seconds % 60)); \
+	exit $$status
 
 # Browser tests drive Debian's chromium: installed when missing and we are root, else a note.
 browser:
