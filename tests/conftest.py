@@ -196,11 +196,19 @@ def _fresh_g():
         delattr(g, name)
 
 
+# Settings that take effect when an app is built: the login limiter's storage, the proxy fix.
+BUILT_WITH = ("REDIS_URL", "OPTINTEL_TRUSTED_PROXIES")
+
+
 def _configured(built, app_config):
     """The built app as `create_app(app_config)` would build it: what the test set on
     `app_config` applied, what an earlier test changed in the config undone, nothing cached by
-    an earlier test left in `app.extensions` (the Redis client of a REDIS_URL)."""
+    an earlier test left in `app.extensions` (the Redis client of a REDIS_URL). None when the
+    test changes a setting that takes effect only when an app is built."""
     app = built.app
+    wanted = {key: getattr(app_config, key) for key in BUILT_WITH}
+    if any(wanted[key] != built.config[key] for key in BUILT_WITH):
+        return None
     for name in set(app.extensions) - set(built.extensions):
         cached = app.extensions.pop(name)
         if isinstance(cached, Redis):
@@ -214,6 +222,13 @@ def _configured(built, app_config):
     return app
 
 
+def _built_for(app_config):
+    """An app of its own, for a test that changes a setting read when an app is built."""
+    app = create_app(app_config)
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    return app
+
+
 @pytest.fixture
 def app(built_app, app_config, redis_server):
     """The app, with an app context pushed for the test's own database work, and an empty
@@ -222,11 +237,16 @@ def app(built_app, app_config, redis_server):
     Requests reuse that context, as Flask does; so that each request still starts from a clean
     `g` (the logged-in user, the CSRF token), as it would in production, `g` is emptied first."""
     app = _configured(built_app, app_config)
+    own = app is None
+    if own:
+        app = _built_for(app_config)
     with app.app_context():
         _empty_tables()
         Redis.from_url(redis_server.url).flushall()
         yield app
         db.session.remove()
+        if own:
+            db.engine.dispose()
 
 
 @pytest.fixture

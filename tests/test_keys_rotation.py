@@ -22,8 +22,8 @@ from tests.installs import config, default_env, flask
 OLD = TestConfig.OPTINTEL_ENCRYPTION_KEY
 MESSAGE = {"from": "alerts@optintel.example", "to": ["compliance@example.com"],
            "subject": "Opt-out on {{list_name}}", "body": "{{contact}} was added."}
-PING = {"method": "POST", "url": "http://127.0.0.1:9/hook", "headers": {}, "content_type": "json",
-        "body": "{}", "timeout": 10,
+PING = {"method": "POST", "url": "http://127.0.0.1:9/hook", "headers": {}, "secret_headers": [],
+        "content_type": "json", "body": "{}", "timeout": 10,
         "signing_secret": "whsec_" + base64.b64encode(b"a rule's signing secret").decode()}
 
 
