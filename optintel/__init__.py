@@ -5,12 +5,15 @@ import os
 from flask import Flask
 
 from .config import ROOT, Config
+from .ids import IdConverter
 
 
 def create_app(config=None):
     """Build the app: configuration, extensions, blueprints, error pages, CLI."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    # Every <int:...> of a route is an id the databases can hold (set before any route exists).
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(config or Config)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,7 +29,8 @@ def create_app(config=None):
     login.init_app(app)
     api.init_app(app)
 
-    from . import errors, template_helpers
+    from . import errors, request_ids, template_helpers
+    request_ids.init_app(app)
     errors.init_app(app)
     template_helpers.init_app(app)
 

@@ -44,6 +44,9 @@ class Config:
     OPTINTEL_REQUEUE_AFTER_SECONDS = float(os.environ.get("OPTINTEL_REQUEUE_AFTER_SECONDS", "60"))
     OPTINTEL_LEASE_SECONDS = float(os.environ.get("OPTINTEL_LEASE_SECONDS", "300"))
     CONTACTS_PER_PAGE = 50
+    # The largest request body read, in bytes (a larger one is answered 413): 2 MB holds a
+    # batch of 10,000 contacts several times over.
+    MAX_CONTENT_LENGTH = int(os.environ.get("OPTINTEL_MAX_REQUEST_BYTES", str(2 * 1024 * 1024)))
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from .events import outbox
 from .extensions import db
+from .ids import as_id
 from .models import Campaign, Contact, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
 from .normalize import MD5_RE, InvalidContact, md5_of, normalize
@@ -46,9 +47,10 @@ def origin_for(opt_out_list, source, mailer_id=None, campaign_id=None):
     """An Origin naming a mailer and a campaign that exist, the campaign of the list's channel;
     Invalid (fields mailer_id, campaign_id) otherwise."""
     errors = Collector()
-    if mailer_id is not None and db.session.get(Mailer, mailer_id) is None:
+    if mailer_id is not None and (as_id(mailer_id) is None or
+                                  db.session.get(Mailer, mailer_id) is None):
         errors.add("mailer_id", f"No such mailer: {mailer_id}.")
-    campaign = db.session.get(Campaign, campaign_id) if campaign_id is not None else None
+    campaign = db.session.get(Campaign, campaign_id) if as_id(campaign_id) is not None else None
     if campaign_id is not None and (campaign is None or campaign.channel != opt_out_list.channel):
         errors.add("campaign_id", f"No such {opt_out_list.channel.campaign_label} campaign: "
                                   f"{campaign_id}.")

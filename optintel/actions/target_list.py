@@ -6,6 +6,7 @@ from wtforms import Form, SelectField
 
 from ..contact_changes import ListNotWritable, Origin
 from ..extensions import db
+from ..ids import as_id
 from ..models import Contact, ContactSource, OptOutList
 from .base import Action, Outcome
 
@@ -74,8 +75,8 @@ class TargetListAction(Action):
         return "changed" if result.changed else "unchanged (nothing to do)"
 
     def validate(self, raw, context, errors):
-        list_id = raw.get("list_id")
-        target = db.session.get(OptOutList, int(list_id)) if str(list_id or "").isdigit() else None
+        list_id = as_id(raw.get("list_id"))
+        target = db.session.get(OptOutList, list_id) if list_id is not None else None
         if target is None:
             errors.add("list_id", "Choose an existing opt-out list.")
         elif target.is_grouped:

@@ -2,10 +2,13 @@
 from datetime import timedelta
 from http import HTTPStatus
 
-from flask import abort, g, request
+from flask import g, request
 from flask_login import current_user
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from .. import json_bodies
 from ..contact_changes import ListNotWritable
 from ..errors import api_error
 from ..extensions import csrf, db
@@ -43,13 +46,47 @@ def list_not_writable(exc):
     return api_error(409, str(exc))
 
 
+class ApiParser(FlaskParser):
+    """webargs' parser reading JSON bodies with json_bodies: too deep, NaN or not JSON is a 400."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
+        data = req.get_data(cache=True)
+        if not data:
+            return missing
+        try:
+            return json_bodies.loads(data)
+        except json_bodies.Refused as exc:
+            abort(400, message=str(exc))
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest Blueprint with ApiParser, whose JSON bodies document their 400 (not JSON
+    this API reads) and 413 (larger than MAX_CONTENT_LENGTH)."""
+
+    ARGUMENTS_PARSER = ApiParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(view):
+            view = parse(view)
+            for status in (HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE):
+                view = self.alt_response(status, response=status.name)(view)
+            return view
+        return decorator
+
+
 def blueprint(url_prefix, description, roles=None):
     """A blueprint of the API at PREFIX + url_prefix: Bearer key required, and one of `roles`
     when given (else 403); domain errors as JSON.
 
     Named after its URL ("/email-lists": "api-email-lists"), apart from the pages' blueprints."""
-    bp = Blueprint("api" + url_prefix.replace("/", "-"), __name__, url_prefix=PREFIX + url_prefix,
-                   description=description)
+    bp = ApiBlueprint("api" + url_prefix.replace("/", "-"), __name__,
+                      url_prefix=PREFIX + url_prefix, description=description)
     bp.before_request(authenticate)
     if roles is not None:
         @bp.before_request

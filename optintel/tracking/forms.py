@@ -5,6 +5,7 @@ from wtforms import HiddenField, SelectField, SelectMultipleField
 
 from .. import actions
 from ..extensions import db
+from ..ids import to_id
 from ..models import ActionType, ListKind, Mailer, OptOutList, Trigger
 
 
@@ -16,9 +17,9 @@ class StepOneForm(FlaskForm):
 class TriggerSettingsForm(FlaskForm):
     trigger = HiddenField()
     action = HiddenField()
-    contact_list_ids = SelectMultipleField("Contacts List", coerce=int, validate_choice=False,
+    contact_list_ids = SelectMultipleField("Contacts List", coerce=to_id, validate_choice=False,
                                            description="None selected: any list.")
-    mailer_ids = SelectMultipleField("Mailers", coerce=int, validate_choice=False,
+    mailer_ids = SelectMultipleField("Mailers", coerce=to_id, validate_choice=False,
                                      description="None selected: any mailer.")
 
 

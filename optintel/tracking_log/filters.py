@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
+from ..ids import LARGEST, as_id
 from ..models import ActionType, DeliveryStatus, Level, Trigger
 from ..normalize import InvalidContact, typed_md5
 
@@ -53,10 +54,12 @@ class LogFilter:
         for name in IDS:
             value = args.get(name, "").strip()
             if value:
-                if value.isdigit():
-                    setattr(found, name, int(value))
-                else:
+                if not (value.isascii() and value.isdigit()):
                     errors[name] = "Give a number."
+                elif as_id(value) is None:
+                    errors[name] = f"Give a number up to {LARGEST:,}."
+                else:
+                    setattr(found, name, as_id(value))
         found.host = args.get("host", "").strip().lower()
         found.contact = args.get("contact", "").strip()
         if found.contact:

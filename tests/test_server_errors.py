@@ -1,0 +1,83 @@
+"""A request id on every response, and on every 500: its traceback in the server's log under that
+id, which the error page and the JSON error show, so that a report finds the traceback."""
+import logging
+import re
+
+import pytest
+
+from optintel.models import Role
+
+
+class Boom(RuntimeError):
+    """A fault of the code, raised by the routes below."""
+
+
+def _explode():
+    raise Boom("the test route failed on purpose")
+
+
+@pytest.fixture
+def failing_app(app):
+    """The test app with two routes that fail (a page and an API path), added before any
+    request; the routes exist only in this test app."""
+    app.add_url_rule("/explode", "explode_page", _explode)
+    app.add_url_rule("/api/v1/explode", "explode_api", _explode)
+    return app
+
+
+def _records_with(caplog, request_id):
+    return [r for r in caplog.records if request_id in r.getMessage()]
+
+
+def test_a_500_of_the_api_logs_its_traceback_under_the_id_it_answers(failing_app, caplog):
+    caplog.set_level(logging.ERROR)
+    response = failing_app.test_client().get("/api/v1/explode")
+    assert response.status_code == 500
+    error = response.json["error"]
+    assert error["code"] == "server_error"
+    request_id = error["request_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    assert response.headers["X-Request-Id"] == request_id
+    assert "the test route failed" not in response.get_data(as_text=True)  # no details leak
+    [record] = _records_with(caplog, request_id)
+    assert record.levelno == logging.ERROR
+    assert record.exc_info and record.exc_info[0] is Boom
+    assert "Traceback" in caplog.text and "the test route failed on purpose" in caplog.text
+    assert record.request_id == request_id
+
+
+def test_a_500_page_shows_the_request_id(failing_app, caplog):
+    caplog.set_level(logging.ERROR)
+    response = failing_app.test_client().get("/explode")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    request_id = response.headers["X-Request-Id"]
+    assert request_id in page
+    assert "the test route failed" not in page
+    [record] = _records_with(caplog, request_id)
+    assert record.exc_info[0] is Boom
+
+
+def test_each_request_has_its_own_id(failing_app):
+    client = failing_app.test_client()
+    ids = {client.get("/api/v1/explode").json["error"]["request_id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+@pytest.mark.parametrize("path", ["/login", "/", "/no-such-page", "/api/v1/mailers",
+                                  "/api/v1/openapi.json", "/healthz", "/static/app.css"])
+def test_every_response_carries_a_request_id(app, path):
+    response = app.test_client().get(path)
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers.get("X-Request-Id", ""))
+
+
+def test_logged_in_pages_and_api_answers_carry_a_request_id(as_admin, api_as, make_user):
+    assert as_admin.get("/lists/email/").headers["X-Request-Id"]
+    api = api_as(make_user(Role.GLOBAL_ADMIN))
+    assert api.get("/mailers").headers["X-Request-Id"]
+    assert api.get("/mailers/999").headers["X-Request-Id"]
+
+
+def test_the_api_documents_the_request_id_of_errors(app):
+    document = app.test_client().get("/api/v1/openapi.json").json
+    assert "request_id" in document["components"]["schemas"]["ErrorDetail"]["properties"]
