@@ -29,8 +29,7 @@ def create_app(config=None):
     login.init_app(app)
     api.init_app(app)
 
-    from . import errors, request_ids, template_helpers
-    request_ids.init_app(app)
+    from . import errors, template_helpers
     errors.init_app(app)
     template_helpers.init_app(app)
 

@@ -1,10 +1,13 @@
-"""Error responses: JSON {"error": {...}} under /api/, an HTML page elsewhere."""
+"""Error responses: JSON {"error": {...}} under /api/, an HTML page elsewhere; and the request id
+that every response carries (X-Request-Id) and a 500 shows, under which the server's log holds
+its traceback, so that a report of an error finds it."""
+import uuid
+
 import marshmallow as ma
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from . import request_ids
 from .validation import first_lines
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -29,6 +32,21 @@ class ErrorSchema(ma.Schema):
     """The body of every API error, as api_error builds it (documentation only)."""
 
     error = ma.fields.Nested(ErrorDetailSchema, required=True)
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def request_id():
+    """The id of the current request, made on first use."""
+    if "request_id" not in g:
+        g.request_id = uuid.uuid4().hex
+    return g.request_id
+
+
+def _with_request_id(response):
+    response.headers[REQUEST_ID_HEADER] = request_id()
+    return response
 
 
 def wants_json():
@@ -99,21 +117,23 @@ def handle_csrf_error(exc):
 def handle_unexpected(exc):
     """Any other exception, and 5xx ones: the traceback in the log under the request's id, and
     an answer without details that gives the id."""
-    request_id = request_ids.current()
+    failed = request_id()
     # The path names ids only; the query string may hold a searched contact, so it stays out.
-    current_app.logger.error("Request %s failed: %s %s", request_id, request.method, request.path,
-                             exc_info=exc, extra={"request_id": request_id})
+    current_app.logger.error("Request %s failed: %s %s", failed, request.method, request.path,
+                             exc_info=exc, extra={"request_id": failed})
     error = exc if isinstance(exc, HTTPException) else InternalServerError()
     if wants_json():
         body, status = api_error(error.code, "Something went wrong on our side; it has been "
-                                             f"logged under request id {request_id}.")
-        body["error"]["request_id"] = request_id
+                                             f"logged under request id {failed}.")
+        body["error"]["request_id"] = failed
         return body, status
-    return render_template("errors/error.html", error=error, request_id=request_id), error.code
+    return render_template("errors/error.html", error=error, request_id=failed), error.code
 
 
 def init_app(app):
-    """Error handlers of every app, the test app's included, so that tests see what users see."""
+    """Error handlers of every app, the test app's included, so that tests see what users see;
+    the request id on every response."""
+    app.after_request(_with_request_id)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(RequestEntityTooLarge, handle_too_large)
     app.register_error_handler(HTTPException, handle_http_exception)

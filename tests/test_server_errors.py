@@ -4,8 +4,12 @@ import logging
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from optintel.extensions import db
 from optintel.models import Role
+
+CONTACT = "jane.secret@example.com"
 
 
 class Boom(RuntimeError):
@@ -16,12 +20,18 @@ def _explode():
     raise Boom("the test route failed on purpose")
 
 
+def _database_fault():
+    db.session.execute(sa.text("SELECT id FROM no_such_table WHERE contact = :contact"),
+                       {"contact": CONTACT})
+
+
 @pytest.fixture
 def failing_app(app):
-    """The test app with two routes that fail (a page and an API path), added before any
-    request; the routes exist only in this test app."""
+    """The test app with routes that fail (pages and API paths), added before any request; the
+    routes exist only in this test app."""
     app.add_url_rule("/explode", "explode_page", _explode)
     app.add_url_rule("/api/v1/explode", "explode_api", _explode)
+    app.add_url_rule("/api/v1/database-fault", "database_fault", _database_fault)
     return app
 
 
@@ -56,6 +66,16 @@ def test_a_500_page_shows_the_request_id(failing_app, caplog):
     assert "the test route failed" not in page
     [record] = _records_with(caplog, request_id)
     assert record.exc_info[0] is Boom
+
+
+def test_a_database_fault_is_logged_without_the_values_of_its_statement(failing_app, caplog):
+    caplog.set_level(logging.ERROR)
+    response = failing_app.test_client().get("/api/v1/database-fault")
+    assert response.status_code == 500
+    [record] = _records_with(caplog, response.json["error"]["request_id"])
+    assert "no_such_table" in caplog.text  # the traceback is there...
+    assert CONTACT not in caplog.text  # ...but not the contact the statement was given
+    assert CONTACT not in response.get_data(as_text=True)
 
 
 def test_each_request_has_its_own_id(failing_app):
