@@ -294,3 +294,13 @@ def test_lists_import_refuses_an_id_out_of_range(app, make_list, tmp_path, extra
                                                 *extra, *[TOO_BIG[0]] * len(extra)])
     assert result.exit_code == 2, result.output
     assert "is not in the range" in result.output
+
+
+@pytest.mark.parametrize("delay", [TOO_BIG[0], TOO_BIG[2]])
+def test_a_retry_delay_out_of_range_is_shown_beside_its_field(as_admin, field_errors, delay):
+    response = as_admin.post_form("/settings/opt-intel/settings", {
+        "default_phone_region": "US", "smtp_port": "587", "smtp_security": "none",
+        "retry_schedule": f"0, {delay}"})
+    assert response.status_code == 200
+    assert field_errors(response.get_data(as_text=True))["retry_schedule"] == [
+        "Each delay is at most 172,800 seconds (2 days)."]
