@@ -29,8 +29,9 @@ def create_app(config=None):
     login.init_app(app)
     api.init_app(app)
 
-    from . import errors, template_helpers
+    from . import errors, request_input, template_helpers
     errors.init_app(app)
+    request_input.init_app(app)
     template_helpers.init_app(app)
 
     from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, tracking,

@@ -117,6 +117,9 @@ def handle_csrf_error(exc):
 def handle_unexpected(exc):
     """Any other exception, and 5xx ones: the traceback in the log under the request's id, and
     an answer without details that gives the id."""
+    from .extensions import db  # (extensions imports this module)
+    # A failed statement leaves PostgreSQL's transaction aborted, and the page reads the user.
+    db.session.rollback()
     failed = request_id()
     # The path names ids only; the query string may hold a searched contact, so it stays out.
     current_app.logger.error("Request %s failed: %s %s", failed, request.method, request.path,

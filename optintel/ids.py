@@ -1,10 +1,11 @@
 """Ids and other whole numbers from outside — paths, query strings, bodies, forms — kept to the
-64-bit range that SQLite and PostgreSQL store, so that a larger one is bad input (a 404 or a
-message beside its field) and never a database error."""
+range of the INTEGER columns they are compared with, so that a larger one is bad input (a 404 or
+a message beside its field) and never a database error. Every id column is an INTEGER: 32 bits
+in PostgreSQL (where SQLAlchemy casts each parameter to it), 64 in SQLite: the smaller holds."""
 from werkzeug.routing import IntegerConverter
 
-SMALLEST = -2**63
-LARGEST = 2**63 - 1
+SMALLEST = -2**31
+LARGEST = 2**31 - 1
 _DIGITS = len(str(LARGEST))
 # Ids in one list of a request (a campaign's lists, a rule's mailers...): one SQL parameter each.
 MAX_IDS = 1000

@@ -161,3 +161,49 @@ def test_too_many_ids_in_a_form_are_shown_beside_the_field(as_admin, make_list, 
         "name": "C", "status": "active", "list_ids": [str(single.id)] * 20_000})
     assert response.status_code == 200
     assert field_errors(response.get_data(as_text=True)).get("list_ids")
+
+
+# ---- NUL characters, which PostgreSQL cannot store -------------------------------------------
+
+NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/mailers", {**NEW_MAILER, "company_name": "A\x00B"}),
+    ("/mailers", {**NEW_MAILER, "n\x00otes": "x"}),
+    ("/email-lists", {"name": "x\x00"}),
+    ("/email-campaigns", {"name": "C", "list_ids": [], "status": "active\x00"}),
+    ("/tracking-rules", {"level": "project", "trigger": "contact_added", "action": "ping_url",
+                         "action_settings": {"url": "http://127.0.0.1:9/", "body": "a\x00"}}),
+])
+def test_a_nul_in_a_json_text_is_400(api, path, body):
+    error = error_of(api.post(path, body), 400)
+    assert error == {"code": "bad_request", "message": NUL_MESSAGE}
+
+
+def test_a_nul_in_a_contact_is_400(api, make_list):
+    email_list = make_list()
+    response = api.post(f"/email-lists/{email_list.id}/emails-add", {"emails": ["a\x00@b.com"]})
+    assert error_of(response, 400)["message"] == NUL_MESSAGE
+
+
+@pytest.mark.parametrize("query", [{"host": "a\x00b"}, {"contact": "a\x00@example.com"},
+                                   {"status\x00": "failed"}])
+def test_a_nul_in_a_query_string_is_400(api, as_admin, query):
+    assert error_of(api.get("/tracking-log", query_string=query), 400)["message"] == NUL_MESSAGE
+    page = as_admin.get("/logs/", query_string=query)
+    assert page.status_code == 400 and "U+0000" in page.get_data(as_text=True)
+
+
+def test_a_nul_in_a_form_is_400(as_admin):
+    response = as_admin.post_form("/mailers/new", {"company_name": "A\x00", "nickname": "a",
+                                                   "email": "a@example.com"})
+    assert response.status_code == 400
+    assert "U+0000" in response.get_data(as_text=True)
+
+
+def test_a_nul_in_a_header_is_400(app, api_key):
+    _, key = api_key()
+    response = app.test_client().get("/api/v1/mailers",
+                                     headers={"Authorization": f"Bearer {key}\x00"})
+    assert error_of(response, 400)["message"] == NUL_MESSAGE

@@ -32,6 +32,7 @@ def failing_app(app):
     app.add_url_rule("/explode", "explode_page", _explode)
     app.add_url_rule("/api/v1/explode", "explode_api", _explode)
     app.add_url_rule("/api/v1/database-fault", "database_fault", _database_fault)
+    app.add_url_rule("/database-fault", "database_fault_page", _database_fault)
     return app
 
 
@@ -76,6 +77,13 @@ def test_a_database_fault_is_logged_without_the_values_of_its_statement(failing_
     assert "no_such_table" in caplog.text  # the traceback is there...
     assert CONTACT not in caplog.text  # ...but not the contact the statement was given
     assert CONTACT not in response.get_data(as_text=True)
+
+
+def test_after_a_database_fault_the_error_page_and_the_next_request_work(failing_app, as_admin):
+    response = as_admin.get("/database-fault")
+    assert response.status_code == 500
+    assert response.headers["X-Request-Id"] in response.get_data(as_text=True)
+    assert as_admin.get("/lists/email/").status_code == 200
 
 
 def test_each_request_has_its_own_id(failing_app):

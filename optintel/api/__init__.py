@@ -8,7 +8,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from .. import json_bodies
+from .. import request_input
 from ..contact_changes import ListNotWritable
 from ..errors import api_error
 from ..extensions import csrf, db
@@ -47,7 +47,8 @@ def list_not_writable(exc):
 
 
 class ApiParser(FlaskParser):
-    """webargs' parser reading JSON bodies with json_bodies: too deep, NaN or not JSON is a 400."""
+    """webargs' parser reading JSON bodies with request_input: too deep, NaN, a NUL or not JSON
+    is a 400."""
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
@@ -56,14 +57,14 @@ class ApiParser(FlaskParser):
         if not data:
             return missing
         try:
-            return json_bodies.loads(data)
-        except json_bodies.Refused as exc:
+            return request_input.loads(data)
+        except request_input.Refused as exc:
             abort(400, message=str(exc))
 
 
 class ApiBlueprint(Blueprint):
-    """A flask-smorest Blueprint with ApiParser, whose JSON bodies document their 400 (not JSON
-    this API reads) and 413 (larger than MAX_CONTENT_LENGTH)."""
+    """A flask-smorest Blueprint with ApiParser, whose JSON bodies document their 413 (larger
+    than MAX_CONTENT_LENGTH); fails_with documents the 400 of every endpoint."""
 
     ARGUMENTS_PARSER = ApiParser()
 
@@ -74,9 +75,8 @@ class ApiBlueprint(Blueprint):
 
         def decorator(view):
             view = parse(view)
-            for status in (HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE):
-                view = self.alt_response(status, response=status.name)(view)
-            return view
+            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            return self.alt_response(status, response=status.name)(view)
         return decorator
 
 
@@ -99,9 +99,11 @@ def blueprint(url_prefix, description, roles=None):
 
 
 def fails_with(bp, *statuses):
-    """Document the error answers of an endpoint, each with the {"error": ...} body."""
+    """Document the error answers of an endpoint, each with the {"error": ...} body: those of
+    every endpoint (400 for a request no endpoint reads, such as a NUL in a text; 401) and
+    `statuses`."""
     def decorator(view):
-        for status in (HTTPStatus.UNAUTHORIZED, *statuses):
+        for status in sorted({HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, *statuses}):
             view = bp.alt_response(status, response=HTTPStatus(status).name)(view)
         return view
     return decorator

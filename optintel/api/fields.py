@@ -11,8 +11,8 @@ def _with(check, validate):
 
 
 class Integer(fields.Integer):
-    """An integer of the 64 bits that SQLite and PostgreSQL store: a larger one is a 422 naming
-    its field."""
+    """An integer in the range of the database's INTEGER columns (optintel.ids): a larger one is
+    a 422 naming its field."""
 
     def __init__(self, *, validate=None, **kwargs):
         super().__init__(validate=_with(checks.Range(SMALLEST, LARGEST), validate), **kwargs)
