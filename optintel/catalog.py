@@ -34,7 +34,8 @@ def _status(collector, value):
 def _user_with_role(collector, field, user_id, roles, what):
     if user_id in (None, ""):
         return None
-    user = db.session.get(User, as_id(user_id)) if as_id(user_id) is not None else None
+    user_id = as_id(user_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or user.role not in roles:
         collector.add(field, f"Choose a {what}.")
     return user
@@ -249,8 +250,8 @@ def apply_api_key(row, *, user_id, name=""):
     """Validate and set a new API key: the active user it acts as, and what it is for. The key
     in clear is left on `row.plain_key`, to be shown once; only its hash is stored."""
     errors = Collector()
-    user = db.session.get(User, as_id(user_id)) if isinstance(user_id, int) and \
-        as_id(user_id) is not None else None
+    user_id = as_id(user_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active:
         errors.add("user_id", "Choose an active user.")
     name = _text(errors, "name", name, required=False, limit=API_KEY_NAME_LIMIT)

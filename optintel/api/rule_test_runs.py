@@ -24,7 +24,7 @@ class TestRunValuesSchema(Schema):
 class TestRunSchema(Schema):
     id = Integer()
     rule_id = Integer(allow_none=True, metadata={"description": "null once the rule is "
-                                                                       "deleted."})
+                                                               "deleted."})
     level = fields.Enum(Level, by_value=True)
     scope_id = Integer(allow_none=True)
     trigger = fields.Enum(Trigger, by_value=True)

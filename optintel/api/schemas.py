@@ -4,10 +4,10 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from ..config import Config
 from ..ids import LARGEST
-from ..validation import ECHOED
-from .fields import IdList, Integer
 from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
                       Storage, Trigger)
+from ..validation import ECHOED
+from .fields import IdList, Integer
 
 
 class _Id(Schema):
@@ -164,7 +164,7 @@ def _batch(what):
 
 _ORIGIN = {
     "mailer_id": Integer(allow_none=True, load_default=None,
-                                metadata={"description": "The mailer the contacts came through."}),
+                         metadata={"description": "The mailer the contacts came through."}),
     "campaign_id": Integer(allow_none=True, load_default=None, metadata={
         "description": "The campaign, of the list's channel, they came through."}),
 }
