@@ -305,3 +305,28 @@ def test_a_retry_delay_out_of_range_is_shown_beside_its_field(as_admin, field_er
     assert response.status_code == 200
     assert field_errors(response.get_data(as_text=True))["retry_schedule"] == [
         "Each delay is at most 172,800 seconds (2 days)."]
+
+
+# ---- Days of the Tracking Log's filter -----------------------------------------------------
+
+@pytest.mark.parametrize("name,day", [("date_to", "9999-12-31"), ("date_from", "0001-01-01"),
+                                      ("date_from", "1999-12-31")])
+def test_a_day_out_of_range_is_shown_beside_its_filter(as_admin, api, field_errors, name, day):
+    response = as_admin.get("/logs/", query_string={name: day})
+    assert response.status_code == 200
+    assert field_errors(response.get_data(as_text=True))[name] == [DAYS_MESSAGE]
+    response = api.get("/tracking-log", query_string={name: day})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {name: [DAYS_MESSAGE]}
+
+
+DAYS_MESSAGE = "Give a day from 2000-01-01 to 9998-12-31."
+
+
+def test_the_chart_of_a_long_range_has_the_days_the_log_can_keep(app, admin):
+    from optintel.tracking_log.chart import chart
+    from optintel.tracking_log.filters import LogFilter
+    result = chart(admin, LogFilter.from_args({"date_from": "2000-01-01",
+                                               "date_to": "2099-12-31"}))
+    assert len(result.buckets) == 3660
+    assert result.buckets[-1][0].date().isoformat() == "2099-12-31"
