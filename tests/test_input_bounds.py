@@ -330,3 +330,11 @@ def test_the_chart_of_a_long_range_has_the_days_the_log_can_keep(app, admin):
                                                "date_to": "2099-12-31"}))
     assert len(result.buckets) == 3660
     assert result.buckets[-1][0].date().isoformat() == "2099-12-31"
+
+
+@pytest.mark.parametrize("query", ["_method=POST", "endpoint=x", "_external=1", "_anchor=x",
+                                   "_scheme=javascript&_external=1"])
+def test_query_arguments_named_as_url_for_options_are_plain_arguments(as_admin, query):
+    response = as_admin.get("/logs/?" + query, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"] == "/logs/?" + query
