@@ -8,36 +8,17 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from optintel import create_app
-from optintel.config import TestConfig
 from optintel.extensions import db
 from optintel.models import ActionType, ApiKey, ListKind, Role
+from url_map import APP, DOCUMENT, PAGE_GETS, path_of
 
 # 2**31 (past PostgreSQL's INTEGER), 2**63 (past SQLite's), 30 digits, past Python's int limit.
 TOO_BIG = ["2147483648", "9223372036854775808", "9" * 30, "9" * 5000]
 # Also not an id: "²" is a digit to str.isdigit() but not to int().
 NOT_IDS = [*TOO_BIG, "²", "-2147483649"]
-PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 # Query arguments that name an id or a position somewhere in the pages.
 PAGE_QUERY_INTEGERS = ("after", "before", "after_id", "adjacent_to", "list_id", "mailer_id",
                        "campaign_id", "rule_id", "scope_id", "event_id", "user_id", "limit")
-
-
-# An app of its own, read when the tests are collected: its routes and its OpenAPI document.
-APP = create_app(TestConfig)
-DOCUMENT = APP.test_client().get("/api/v1/openapi.json").json
-
-
-def _path(rule, ints):
-    """The rule's path with `ints(name)` for each integer and the first choice of each any()."""
-    def fill(match):
-        converter, arguments, name = match.groups()
-        if converter == "any":
-            return arguments.split(",")[0].strip()
-        if converter == "int":
-            return str(ints(name))
-        raise AssertionError(f"no value for <{match.group(0)}> in {rule.rule}")
-    return PLACEHOLDER.sub(fill, rule.rule)
 
 
 def _send(as_admin, api, method, path, **kwargs):
@@ -55,7 +36,7 @@ def test_an_id_out_of_range_in_a_path_is_404(as_admin, api, rule):
     answers = {}
     for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
         for value in TOO_BIG:
-            response = _send(as_admin, api, method, _path(rule, lambda name: value))
+            response = _send(as_admin, api, method, path_of(rule, lambda name: value))
             answers[method, value[:25]] = response.status_code
             if rule.rule.startswith("/api/") and response.status_code == 404:
                 assert response.json["error"]["code"] == "not_found"
@@ -83,13 +64,9 @@ def world(app, admin, make_list, make_campaign, make_mailer, make_rule, api_key)
             "delivery_id": 1, "run_id": 1}
 
 
-PAGE_GETS = [rule for rule in APP.url_map.iter_rules() if "GET" in rule.methods
-             and not rule.rule.startswith(("/api/", "/static/"))]
-
-
 @pytest.mark.parametrize("rule", PAGE_GETS, ids=lambda rule: rule.rule)
 def test_integers_out_of_range_in_a_page_query_are_not_a_500(as_admin, world, rule):
-    path = _path(rule, lambda name: world[name])
+    path = path_of(rule, lambda name: world[name])
     answers = {value[:25]: as_admin.get(path, query_string={
         name: value for name in PAGE_QUERY_INTEGERS}).status_code for value in NOT_IDS}
     assert max(answers.values()) < 500, answers
@@ -118,8 +95,7 @@ def _operations(document):
 
 
 def _integer_query_params():
-    doc = DOCUMENT
-    return [(path, method, p["name"]) for path, method, op in _operations(doc)
+    return [(path, method, p["name"]) for path, method, op in _operations(DOCUMENT)
             for p in op["parameters"] if p["in"] == "query" and p["schema"].get("type") == "integer"]
 
 
