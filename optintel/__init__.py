@@ -6,6 +6,7 @@ from flask import Flask
 
 from . import keys, server_log
 from .config import ROOT, Config
+from .ids import IdConverter
 
 
 def create_app(config=None):
@@ -15,6 +16,8 @@ def create_app(config=None):
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"),
                 instance_path=str(Path(config.OPTINTEL_INSTANCE).absolute()))
+    # Every <int:...> of a route is an id the databases can hold (set before any route exists).
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(config)
     keys.init_app(app)
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
@@ -30,8 +33,9 @@ def create_app(config=None):
     login.init_app(app)
     api.init_app(app)
 
-    from . import errors, security_headers, template_helpers
+    from . import errors, request_input, security_headers, template_helpers
     errors.init_app(app)
+    request_input.init_app(app)
     security_headers.init_app(app)
     template_helpers.init_app(app)
 

@@ -37,7 +37,8 @@ class Config:
     OPTINTEL_ENCRYPTION_KEYS = os.environ.get("OPTINTEL_ENCRYPTION_KEYS")
     OPTINTEL_ENCRYPTION_KEY = os.environ.get("OPTINTEL_ENCRYPTION_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
-    # Database errors, which end up in the log, leave out the statement's values (contacts).
+    # hide_parameters: a database error logged with its traceback must not carry the values of
+    # the statement (contacts, secrets).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
     OPTINTEL_ALLOW_PRIVATE_TARGETS = _bool("OPTINTEL_ALLOW_PRIVATE_TARGETS")
@@ -64,6 +65,9 @@ class Config:
     # Level of the server's log (DEBUG, INFO, WARNING ...).
     OPTINTEL_LOG_LEVEL = os.environ.get("OPTINTEL_LOG_LEVEL", "INFO").upper()
     CONTACTS_PER_PAGE = 50
+    # The largest request body read, in bytes (a larger one is answered 413): 2 MB holds a
+    # batch of 10,000 contacts several times over.
+    MAX_CONTENT_LENGTH = int(os.environ.get("OPTINTEL_MAX_REQUEST_BYTES", str(2 * 1024 * 1024)))
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

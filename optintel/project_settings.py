@@ -3,6 +3,7 @@ of deliveries, the networks that actions may reach although they are not public,
 the Tracking Log keeps its rows."""
 from . import secrets
 from .actions.target_policy import parse_networks, project_policy, refusal_at_save
+from .ids import as_id
 from .models.settings import DEFAULT_RETRY_SCHEDULE
 from .validation import Collector
 
@@ -21,9 +22,10 @@ def _retry_schedule(errors, text):
     if bad:
         errors.add("retry_schedule", f"Not a whole number of seconds: {', '.join(bad)}.")
         return ""
-    delays = [int(part) for part in parts]
-    if max(delays) > MAX_DELAY:
+    delays = [as_id(part) for part in parts]  # None: beyond 64 bits, and so beyond MAX_DELAY
+    if any(delay is None or delay > MAX_DELAY for delay in delays):
         errors.add("retry_schedule", f"Each delay is at most {MAX_DELAY:,} seconds (2 days).")
+        return ""
     return ", ".join(map(str, delays))
 
 

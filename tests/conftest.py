@@ -222,7 +222,7 @@ def _configured(built, app_config):
     return app
 
 
-def _built_for(app_config):
+def app_of_its_own(app_config):
     """An app of its own, for a test that changes a setting read when an app is built."""
     app = create_app(app_config)
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
@@ -239,7 +239,7 @@ def app(built_app, app_config, redis_server):
     app = _configured(built_app, app_config)
     own = app is None
     if own:
-        app = _built_for(app_config)
+        app = app_of_its_own(app_config)
     with app.app_context():
         _empty_tables()
         Redis.from_url(redis_server.url).flushall()

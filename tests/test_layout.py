@@ -29,7 +29,8 @@ PIPELINE_PACKAGES = ("events", "deliveries", "tracking_log")
 VIEW_PACKAGES = {"api", "api_keys", "auth", "campaigns", "commands", "dashboard", "lists", "logs",
                  "mailers", "settings", "tracking", "users"}
 VIEW_MODULES = {"optintel", "optintel.crud", "optintel.errors", "optintel.extensions",
-                "optintel.guards", "optintel.rendering", "optintel.security_headers",
+                "optintel.guards", "optintel.rendering", "optintel.request_input",
+                "optintel.security_headers",
                 "optintel.template_helpers"}
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"),
                  ("flask_login", "current_user")}

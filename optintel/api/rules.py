@@ -10,6 +10,7 @@ from ..models import ActionType, Level, Status, TrackingRule, Trigger
 from ..rules.presenting import rule_json, with_adjacent
 from ..rules.validation import save_rule
 from . import blueprint, fails_with
+from .fields import IdList, Integer
 from .rule_test_runs import TestRunSchema, TestRunValuesSchema
 
 bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted, do an action.")
@@ -30,9 +31,9 @@ def _one_of(enum):
 
 
 class TriggerSettingsSchema(Schema):
-    contact_list_ids = fields.List(fields.Integer(), metadata={
+    contact_list_ids = IdList(metadata={
         "description": "Project level only. Empty: any list."})
-    mailer_ids = fields.List(fields.Integer(), metadata={
+    mailer_ids = IdList(metadata={
         "description": "Project and campaign levels. Empty: any mailer."})
 
 
@@ -49,7 +50,7 @@ class RuleChangesSchema(Schema):
 
 class NewRuleSchema(RuleChangesSchema):
     level = fields.String(required=True, validate=_one_of(Level))
-    scope_id = fields.Integer(allow_none=True, load_default=None, metadata={
+    scope_id = Integer(allow_none=True, load_default=None, metadata={
         "description": "The campaign or list id; null for the project level."})
     trigger = fields.String(required=True, validate=_one_of(Trigger))
     action = fields.String(required=True, validate=_one_of(ActionType))
@@ -59,17 +60,17 @@ class NewRuleSchema(RuleChangesSchema):
 
 
 class RuleSchema(NewRuleSchema):
-    id = fields.Integer()
+    id = Integer()
     author = fields.String(allow_none=True, metadata={"description": "Email of who created it."})
     created_at = fields.String()
     updated_at = fields.String()
-    adjacent_rule_ids = fields.List(fields.Integer(), metadata={
+    adjacent_rule_ids = fields.List(Integer(), metadata={
         "description": "Other active rules that would fire on a same event."})
 
 
 class RuleFilterSchema(Schema):
     level = fields.String(validate=_one_of(Level))
-    scope_id = fields.Integer()
+    scope_id = Integer()
     trigger = fields.String(validate=_one_of(Trigger))
     action = fields.String(validate=_one_of(ActionType))
     status = fields.String(validate=_one_of(Status))

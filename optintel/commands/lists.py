@@ -5,11 +5,13 @@ from flask.cli import AppGroup
 
 from ..contact_changes import add_contacts, origin_for
 from ..extensions import db
+from ..ids import LARGEST
 from ..models import ContactSource, OptOutList
 from ..validation import Invalid
 from . import InvalidInput
 
 lists = AppGroup("lists", help="Opt-out lists.")
+ID = click.IntRange(0, LARGEST)
 
 
 def _batches(lines, size):
@@ -40,10 +42,10 @@ def _invalid_lines(batch, invalid):
 
 
 @lists.command("import")
-@click.argument("list_id", type=int)
+@click.argument("list_id", type=ID)
 @click.argument("file", type=click.File(encoding="utf-8"))
-@click.option("--mailer-id", type=int, help="The mailer the contacts came through.")
-@click.option("--campaign-id", type=int, help="The campaign the contacts came through.")
+@click.option("--mailer-id", type=ID, help="The mailer the contacts came through.")
+@click.option("--campaign-id", type=ID, help="The campaign the contacts came through.")
 def import_file(list_id, file, mailer_id, campaign_id):
     """Add the values of FILE (one a line; '-' reads stdin) to the Single opt-out list LIST_ID."""
     opt_out_list = db.session.get(OptOutList, list_id)

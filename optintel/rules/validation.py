@@ -6,8 +6,9 @@ from .. import actions
 from ..access import may_manage, scope_of
 from ..actions.base import RuleContext
 from ..extensions import db
+from ..ids import MAX_IDS, as_id
 from ..models import ActionType, Level, Mailer, OptOutList, Status, Trigger
-from ..validation import Collector, Invalid
+from ..validation import Collector, Invalid, some_of
 from .storage import store_settings, stored_settings
 
 TRIGGER_SETTINGS = {"contact_list_ids": OptOutList, "mailer_ids": Mailer}
@@ -33,9 +34,12 @@ def _trigger_settings(errors, level, raw):
             errors.add(field, "Not a trigger setting.")
             continue
         ids = value or []
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+        if not isinstance(ids, list) or not all(isinstance(i, int) and as_id(i) is not None
                                                 for i in ids):
             errors.add(field, "Give a list of ids.")
+            continue
+        if len(ids) > MAX_IDS:
+            errors.add(field, f"At most {MAX_IDS:,} ids.")
             continue
         if ids and key not in level.trigger_settings:
             errors.add(field, f"The {level.label} level has no such trigger setting.")
@@ -45,7 +49,7 @@ def _trigger_settings(errors, level, raw):
         missing = sorted(set(ids) - found)
         if missing:
             errors.add(field, f"No such {'list' if key == 'contact_list_ids' else 'mailer'}: "
-                              f"{', '.join(map(str, missing))}.")
+                              f"{some_of(missing)}.")
         cleaned[key] = sorted(set(ids))
     return {key: cleaned.get(key, []) for key in level.trigger_settings}
 

@@ -8,6 +8,7 @@ from ..access import referable_lists_query
 from ..actions.base import TARGET_CHANGED
 from ..actions.credentials import without_masks
 from ..extensions import db
+from ..ids import to_id
 from ..models import ActionType, ListKind, Mailer, OptOutList, Trigger
 
 
@@ -19,9 +20,9 @@ class StepOneForm(FlaskForm):
 class TriggerSettingsForm(FlaskForm):
     trigger = HiddenField()
     action = HiddenField()
-    contact_list_ids = SelectMultipleField("Contacts List", coerce=int, validate_choice=False,
+    contact_list_ids = SelectMultipleField("Contacts List", coerce=to_id, validate_choice=False,
                                            description="None selected: any list.")
-    mailer_ids = SelectMultipleField("Mailers", coerce=int, validate_choice=False,
+    mailer_ids = SelectMultipleField("Mailers", coerce=to_id, validate_choice=False,
                                      description="None selected: any mailer.")
 
 

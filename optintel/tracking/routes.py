@@ -9,6 +9,7 @@ from .. import actions
 from ..access import may_manage, scope_of
 from ..extensions import db
 from ..guards import guard_blueprint
+from ..ids import to_id
 from ..models import Level, Status, TrackingRule
 from ..rendering import render
 from ..rules.storage import masked_settings
@@ -54,7 +55,7 @@ def _closed_dialog():
 @bp.route(RULES)
 def panel(level, scope_id):
     level, scope = scope_or_404(level, scope_id)
-    return _panel(level, scope, request.args.get("adjacent_to", type=int))
+    return _panel(level, scope, request.args.get("adjacent_to", type=to_id))
 
 
 @bp.route(RULES + "/new")
