@@ -154,13 +154,25 @@ def pytest_configure(config):
     start_recording()
 
 
+class ProductOnly(logging.Filter):
+    """The records of the product, not of the test peers that stand for other systems: the
+    aiosmtpd server of the tests logs each message it receives, as a mail server may."""
+
+    PEERS = ("mail.log",)
+
+    def filter(self, record):
+        return not record.name.startswith(self.PEERS)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def capture_the_log(tmp_path_factory):
     """Every record of the test process, DEBUG and up, into a file of the session's
-    temporary directory (which the check at the end reads, with the workers' logs)."""
+    temporary directory (which the check at the end reads, with the workers' logs); the test
+    peers' own records are left out."""
     _state["root"] = tmp_path_factory.getbasetemp()
     handler = logging.FileHandler(tmp_path_factory.mktemp("log-guard") / "test-process.log")
     handler.setLevel(logging.DEBUG)
+    handler.addFilter(ProductOnly())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
