@@ -21,7 +21,7 @@ from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, ProjectSettings, User
 from optintel.server_log import without_password
 
-from tests.conftest import Reply, TestConfig, fresh, free_port, wait_for
+from tests.conftest import KEYS, Reply, fresh, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACT = "jane.searched@example.com"
@@ -54,8 +54,7 @@ def gunicorn(database_url, redis_server, tmp_path):
     (base URL, log path)."""
     port, log_path = free_port(), tmp_path / "gunicorn.log"
     command = procfile_command("web").replace("$PORT", str(port))
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_server.url,
-               SECRET_KEY=TestConfig.SECRET_KEY)
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_server.url, **KEYS)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(shlex.split(command), cwd=ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
