@@ -84,6 +84,16 @@ def test_the_page_names_the_campaign_and_fills_in_the_address(app, campaign):
     assert "Log out" not in text and "menu" not in text
     assert "Set-Cookie" not in response.headers
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    # Following a link (as mail filters do) changes nothing.
+    assert app.test_client().head(link_of(app, campaign, email=ADDRESS)).status_code == 200
+    assert contacts() == [] and events() == []
+
+
+def test_the_page_escapes_what_it_shows(app, campaign):
+    campaign.name = "<script>alert(1)</script>"
+    db.session.commit()
+    text = app.test_client().get(link_of(app, campaign)).get_data(as_text=True)
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
 
 
 def test_the_page_of_a_link_that_names_no_address_asks_for_it(app, campaign):

@@ -2,7 +2,7 @@
 campaign's page, unsubscribes an address on the public page, sees the confirmation, then finds
 the contact in the list and the campaign rule's delivery in the Tracking Log, with the mailer
 and the campaign. The delivery comes from the real dispatcher and executor, run in this process
-against a real HTTP sink."""
+against a real HTTP sink. The browser reports no violation of the Content-Security-Policy."""
 import re
 
 import pytest
@@ -14,6 +14,7 @@ from optintel.deliveries.dispatch import dispatch
 from optintel.deliveries.executor import execute
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, Event
+from tests.browser.test_content_security_policy import violations  # noqa: F401  (a fixture)
 
 ADDRESS = "ann.lee@example.com"
 
@@ -45,7 +46,7 @@ def deliver():
 
 
 def test_unsubscribe_from_the_campaign_page_to_the_tracking_log(page, login, admin, campaign,
-                                                                http_sink):
+                                                                http_sink, violations):
     login(admin)
     page.goto(f"/campaigns/email/{campaign.id}/edit")
     card = page.locator("#unsubscribe-links [data-mailer=northwind]")
@@ -93,6 +94,7 @@ def test_unsubscribe_from_the_campaign_page_to_the_tracking_log(page, login, adm
     # The other mailer's filter shows nothing: the delivery is northwind's.
     page.goto(f"/logs/?mailer_id={next(m.id for m in campaign.mailers if m != northwind)}")
     expect(page.locator("#log-results tbody tr[id^=delivery-]")).to_have_count(0)
+    assert violations == []
 
 
 def test_the_public_page_works_without_javascript(app, browser, live_server, campaign):
