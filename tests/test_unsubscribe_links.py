@@ -259,10 +259,12 @@ def test_the_address_goes_into_every_active_single_list_of_the_campaign(app, cam
     disabled = make_list(name="Old", status=Status.DISABLED)
     campaign.opt_out_lists = [plain, md5_only, group, disabled]
     db.session.commit()
-    confirmed(app.test_client().post(link_of(app, campaign, email=ADDRESS), data=ONE_CLICK,
-                                     content_type=FORM))
+    # An address of this test alone: the log check looks for MD5-only contacts in every log.
+    private = "quiet.reader.md5@example.org"
+    confirmed(app.test_client().post(link_of(app, campaign, email=private), data=ONE_CLICK,
+                                     content_type=FORM), private)
     assert {(c.list_id, c.value, c.md5) for c in contacts()} == {
-        (plain.id, ADDRESS, md5_of(ADDRESS)), (md5_only.id, None, md5_of(ADDRESS))}
+        (plain.id, private, md5_of(private)), (md5_only.id, None, md5_of(private))}
     assert {e.list_id for e in events()} == {plain.id, md5_only.id}
 
 
