@@ -21,6 +21,12 @@ def check_public_url(value):
     return None
 
 
+def public_origin():
+    """The scheme and host of OPTINTEL_PUBLIC_URL (https://optouts.example.com), or None."""
+    parts = urlsplit(current_app.config["OPTINTEL_PUBLIC_URL"])
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
 def external_url(endpoint, default_base=None, **values):
     """The absolute URL of a public endpoint, values that are not in its path in its query: on
     OPTINTEL_PUBLIC_URL, else the request's address, else `default_base` (the command line)."""

@@ -157,6 +157,12 @@ def test_a_form_post_that_a_browser_says_came_from_another_site_is_refused(app, 
     for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
                     {"Origin": "http://localhost"}):
         confirmed(client.post(path, data={"email": ADDRESS}, headers=headers))
+    # Behind a proxy that the app does not trust, the page's origin is the public address.
+    app.config["OPTINTEL_PUBLIC_URL"] = "https://optouts.example.com/optintel"
+    confirmed(client.post(path, data={"email": ADDRESS},
+                          headers={"Origin": "https://optouts.example.com"}))
+    assert client.post(path, data={"email": ADDRESS}, headers={
+        "Origin": "https://optouts.example.com.attacker.example"}).status_code == 403
 
 
 # ---- One-click (RFC 8058) --------------------------------------------------------------------

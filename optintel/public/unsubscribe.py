@@ -12,6 +12,7 @@ from flask import abort, request, url_for
 from .. import unsubscribe_links
 from ..extensions import csrf
 from ..normalize import InvalidContact
+from ..public_urls import public_origin
 from . import bp
 from .forms import UnsubscribeForm
 from .pages import render
@@ -44,7 +45,7 @@ def _from_another_site():
     if fetch_site is not None:
         return fetch_site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    return origin is not None and origin != request.host_url.rstrip("/")
+    return origin is not None and origin not in (request.host_url.rstrip("/"), public_origin())
 
 
 @bp.get("/unsubscribe")
