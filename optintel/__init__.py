@@ -39,8 +39,8 @@ def create_app(config=None):
     security_headers.init_app(app)
     template_helpers.init_app(app)
 
-    from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, tracking,
-                   users)
+    from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, public, settings,
+                   tracking, users)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(campaigns.bp, url_prefix="/campaigns")
@@ -52,6 +52,7 @@ def create_app(config=None):
     app.register_blueprint(api_keys.bp, url_prefix="/api-keys")
     app.register_blueprint(tracking.bp, url_prefix="/tracking")
     auth.throttling.init_app(app)
+    public.init_app(app)
 
     from .api import register as register_api
     register_api(app, api)

@@ -5,6 +5,8 @@ Each function validates everything first, raises Invalid with messages by field,
 changes the object; the caller commits."""
 import sqlalchemy as sa
 
+from . import secrets
+from .actions.credentials import MASK
 from .extensions import db
 from .ids import MAX_IDS, as_id, as_ids
 from .models import (Channel, Event, ListKind, Mailer, OptOutList, Role, Status,
@@ -157,8 +159,9 @@ def _members(errors, opt_out_list, kind, member_ids):
 
 
 def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
-                   mailer_ids=_UNSET, list_ids=_UNSET):
-    """Validate and set a campaign's fields; its lists are opt-out lists of its channel."""
+                   mailer_ids=_UNSET, list_ids=_UNSET, sms_auth_token=_UNSET):
+    """Validate and set a campaign's fields; its lists are opt-out lists of its channel. An SMS
+    campaign's Twilio auth token is stored encrypted: MASK keeps it, empty removes it."""
     errors = Collector()
     name = _text(errors, "name", name)
     status = _status(errors, status)
@@ -177,6 +180,8 @@ def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
             if opt_out_list.channel != campaign.channel:
                 errors.add("list_ids", f"{opt_out_list.name} is not an opt-out list of this "
                                        f"campaign's channel.")
+    if sms_auth_token is not _UNSET:
+        sms_auth_token = _sms_auth_token(errors, campaign, sms_auth_token)
     errors.raise_if_any()
     campaign.name, campaign.status = name, status
     if manager is not _UNSET:
@@ -185,7 +190,24 @@ def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
         campaign.mailers = mailers
     if lists is not _UNSET:
         campaign.opt_out_lists = lists
+    if sms_auth_token is not _UNSET:
+        campaign.sms_auth_token_encrypted = secrets.encrypt(sms_auth_token)
     return campaign
+
+
+SMS_AUTH_TOKEN_LIMIT = 200
+
+
+def _sms_auth_token(errors, campaign, value):
+    """The token to store ("" for none), or _UNSET for the mask, which keeps the stored one."""
+    if value == MASK:
+        return _UNSET
+    value = (value or "").strip()
+    if value and campaign.channel != Channel.PHONE:
+        errors.add("sms_auth_token", "Only SMS campaigns have a Twilio auth token.")
+    elif len(value) > SMS_AUTH_TOKEN_LIMIT:
+        errors.add("sms_auth_token", f"At most {SMS_AUTH_TOKEN_LIMIT} characters.")
+    return value
 
 
 def _by_ids(errors, field, model, ids, what):

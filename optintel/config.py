@@ -59,6 +59,14 @@ class Config:
                                                       "5 per minute")
     OPTINTEL_LOGIN_LIMIT_PER_ADDRESS = os.environ.get("OPTINTEL_LOGIN_LIMIT_PER_ADDRESS",
                                                       "20 per minute")
+    # Requests allowed per client address to the public pages (unsubscribe links), and failed
+    # signature checks allowed per client address at the SMS STOP webhooks; beyond them 429.
+    OPTINTEL_PUBLIC_LIMIT_PER_ADDRESS = os.environ.get("OPTINTEL_PUBLIC_LIMIT_PER_ADDRESS",
+                                                       "60 per minute")
+    # The address the public reaches the app at (https://optouts.example.com): unsubscribe links
+    # and SMS webhook URLs are made on it, and Twilio's signatures checked against it. Unset, the
+    # address of the request is used (the host of the page or API call).
+    OPTINTEL_PUBLIC_URL = os.environ.get("OPTINTEL_PUBLIC_URL", "").strip()
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host; 0 trusts
     # none of these headers (a client could forge its address and HTTPS).
     OPTINTEL_TRUSTED_PROXIES = int(os.environ.get("OPTINTEL_TRUSTED_PROXIES", "0"))

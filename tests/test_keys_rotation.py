@@ -40,9 +40,10 @@ def with_keys(database_url, keys):
                 **{**KEYS, "OPTINTEL_ENCRYPTION_KEYS": ",".join(keys)})
 
 
-def test_the_encrypted_columns_are_the_rules_secrets_and_the_smtp_password():
+def test_the_encrypted_columns_are_the_rules_secrets_the_smtp_password_and_sms_auth_tokens():
     assert {f"{c.table.name}.{c.name}" for c in encrypted_columns()} == {
-        "tracking_rules.secret_settings", "project_settings.smtp_password_encrypted"}
+        "tracking_rules.secret_settings", "project_settings.smtp_password_encrypted",
+        "campaigns.sms_auth_token_encrypted"}
 
 
 def test_rotate_reencrypts_the_rules_secret_and_the_smtp_password_for_the_new_key_alone(

@@ -27,7 +27,7 @@ PIPELINE = (
 PIPELINE_PACKAGES = ("events", "deliveries", "tracking_log")
 # Modules that serve requests: blueprints, the API, the CLI, and the view helpers.
 VIEW_PACKAGES = {"api", "api_keys", "auth", "campaigns", "commands", "dashboard", "lists", "logs",
-                 "mailers", "settings", "tracking", "users"}
+                 "mailers", "public", "settings", "tracking", "users"}
 VIEW_MODULES = {"optintel", "optintel.crud", "optintel.errors", "optintel.extensions",
                 "optintel.guards", "optintel.rendering", "optintel.request_input",
                 "optintel.security_headers",

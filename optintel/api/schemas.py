@@ -2,6 +2,8 @@
 rules (lengths, uniqueness, channels, members) live in optintel.catalog and are checked there."""
 from marshmallow import Schema, fields, pre_dump, validate
 
+from .. import sms_replies
+from ..actions.credentials import MASK
 from ..config import Config
 from ..ids import LARGEST
 from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
@@ -151,6 +153,32 @@ class NewCampaignSchema(CampaignChangesSchema):
     mailer_ids = IdList(load_default=list)
     list_ids = IdList(load_default=list, metadata={
         "description": "Opt-out lists of the campaign's channel."})
+
+
+class SmsCampaignSchema(CampaignSchema):
+    sms_auth_token = fields.Function(
+        lambda campaign: MASK if campaign.sms_auth_token_encrypted else "",
+        metadata={"description": f"{MASK} when a Twilio auth token is stored, else empty."})
+    sms_webhook_url = fields.Function(sms_replies.webhook_url, metadata={
+        "description": "The inbound-message webhook (HTTP POST) to give Twilio: STOP replies "
+                       "add the sender to the campaign's active Single phone lists, START "
+                       "deletes it again."})
+
+
+def _sms_auth_token():
+    return fields.String(metadata={
+        "description": f"The Twilio auth token that signs the webhook's requests; write-only "
+                       f"(shown as {MASK}). {MASK} keeps the stored one, empty removes it."})
+
+
+class SmsCampaignChangesSchema(CampaignChangesSchema):
+    """The fields to change; the others keep their values."""
+
+    sms_auth_token = _sms_auth_token()
+
+
+class NewSmsCampaignSchema(NewCampaignSchema):
+    sms_auth_token = _sms_auth_token()
 
 
 # Contacts of a list

@@ -8,10 +8,8 @@ import hashlib
 import time
 
 from flask import g, make_response, render_template, request
-from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
 
-from ..queue import redis_connection
+from .. import rate_limits
 from .forms import LoginForm
 
 LOGIN_ENDPOINT = "auth.login_page"
@@ -35,10 +33,6 @@ def _account():
     return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def _address():
-    return "address:" + get_remote_address()
-
-
 def _too_many(limit):
     """The login page, 429, with how long to wait (also as Retry-After)."""
     seconds = max(1, int(limit.reset_at - time.time()))
@@ -52,14 +46,10 @@ def _too_many(limit):
 
 def init_app(app):
     """Throttle the login view of the app (registered before) by its limits settings."""
-    limiter = Limiter(_address, app=app, storage_uri=app.config["REDIS_URL"],
-                      storage_options={"connection_pool": redis_connection(app).connection_pool},
-                      strategy="moving-window", key_prefix="optintel:login",
-                      in_memory_fallback_enabled=True, swallow_errors=True)
+    limiter = rate_limits.limiter(app, "optintel:login")
     view = app.view_functions[LOGIN_ENDPOINT]
     for setting, by in LIMITS:
         view = limiter.limit(lambda setting=setting: app.config[setting],
-                             key_func=_account if by == "account" else _address,
+                             key_func=_account if by == "account" else rate_limits.client_address,
                              methods=["POST"], deduct_when=_failed, on_breach=_too_many)(view)
     app.view_functions[LOGIN_ENDPOINT] = view
-    app.register_error_handler(RateLimitExceeded, lambda exc: exc.get_response())

@@ -10,9 +10,10 @@ from .settings import ProjectSettings
 from .rules import TrackingRule
 from .deliveries import Attempt, Delivery
 from .logs import DeliveryCount, LogAccess, TestRun
+from .sms_replies import SmsReply
 
 __all__ = [
     "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
-    "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "Status", "Storage",
+    "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "SmsReply", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]

@@ -58,12 +58,14 @@ class ContactSource(StrEnum):
     UPLOAD = "upload"
     API = "api"
     UNSUBSCRIBE = "unsubscribe"
+    SMS_REPLY = "sms_reply"
     ACTION = "action"
 
     @property
     def label(self):
         return {"manual": "Manual", "upload": "File upload", "api": "API",
-                "unsubscribe": "Unsubscribe link", "action": "Tracking action"}[self.value]
+                "unsubscribe": "Unsubscribe link", "sms_reply": "SMS reply",
+                "action": "Tracking action"}[self.value]
 
 
 class Trigger(StrEnum):
