@@ -56,3 +56,37 @@ def login(page):
         page.wait_for_url(lambda url: "/login" not in url)
         return page
     return log_in
+
+
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+
+
+def watch_violations(page):
+    """The list that collects the CSP violations (as the page's event and Chromium's console
+    report them) and the script errors of every page the page (or context) opens."""
+    page.add_init_script(REPORT_VIOLATIONS)
+    seen = []
+    page.on("console", lambda message: seen.append(message.text)
+            if "CSP violation" in message.text or "Content Security Policy" in message.text
+            else None)
+    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
+    return seen
+
+
+@pytest.fixture
+def violations(page):
+    """The CSP violations and script errors of the pages `page` opens."""
+    return watch_violations(page)
+
+
+def row_action(row, name):
+    """Click a row's action by its name: at hand (Edit), or in the row's More menu."""
+    button = row.get_by_role("button", name=name, exact=True)
+    if not button.is_visible():
+        row.locator(".row-menu-button").click()
+    button.click()

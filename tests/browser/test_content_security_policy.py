@@ -1,6 +1,5 @@
 """The pop-ups, their close buttons and the delete confirmations work in a real Chromium under
 the app's Content-Security-Policy, and the browser reports no violation of it on the way."""
-import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -10,27 +9,8 @@ from optintel.deliveries.executor import execute
 from optintel.extensions import db
 from optintel.models import Delivery, Mailer, ProjectSettings, TestRun
 
+from tests.browser.conftest import row_action
 from tests.conftest import Reply, fresh
-
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error("CSP violation: " + event.violatedDirective + " blocked " +
-                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
-});
-"""
-
-
-@pytest.fixture
-def violations(page):
-    """The CSP violations (as the page's event and Chromium's console report them) and the
-    script errors of every page opened."""
-    page.add_init_script(REPORT_VIOLATIONS)
-    seen = []
-    page.on("console", lambda message: seen.append(message.text)
-            if "CSP violation" in message.text or "Content Security Policy" in message.text
-            else None)
-    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
-    return seen
 
 
 def test_the_listener_reports_a_violation(page, login, admin, violations):
@@ -80,11 +60,11 @@ def test_click_through_the_pop_ups_without_a_violation(page, login, admin, viola
 
     # Test Run: Cancel, then a run to its result.
     row = page.locator(f"#rule-{rule_id}")
-    row.get_by_role("button", name="Test Run").click()
+    row_action(row, "Test Run")
     expect(dialog).to_contain_text(f"Test Run · Rule #{rule_id}")
     dialog.locator("button:has-text('Cancel')").click()
     expect(page.locator("dialog[open]")).to_have_count(0)
-    row.get_by_role("button", name="Test Run").click()
+    row_action(row, "Test Run")
     dialog.get_by_role("button", name="Confirm").click()
     expect(dialog.locator("#test-run-result")).to_contain_text("Succeeded", timeout=15_000)
     dialog.get_by_role("button", name="Close").first.click()

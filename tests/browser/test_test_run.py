@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from optintel.models import TestRun
 
+from tests.browser.conftest import row_action
 from tests.conftest import fresh
 
 TYPED = "browser+typed@example.org"
@@ -19,7 +20,7 @@ def test_test_run_from_a_list_tracking_tab(page, login, admin, workers, http_sin
                         "email_list", watched.id)
     login(admin)
     page.goto(f"/lists/email/{watched.id}/tracking")
-    page.locator(f"#rule-{rule_id}").get_by_role("button", name="Test Run").click()
+    row_action(page.locator(f"#rule-{rule_id}"), "Test Run")
 
     dialog = page.locator("dialog[open]")
     expect(dialog).to_contain_text(f"Test Run · Rule #{rule_id}")

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from optintel.extensions import db
 from optintel.models import Channel, Status, TrackingRule
+from tests.browser.conftest import row_action
 
 
 @pytest.fixture
@@ -88,13 +89,13 @@ def test_edit_disable_delete(page, login, admin, tabs):
     expect(page.locator("dialog[open]")).to_have_count(0)
     expect(row).to_contain_text("https://example.com/edited")
 
-    row.locator("button:has-text('Disable')").click()
+    row_action(row, "Disable")
     expect(page.locator(".rules-panel tbody tr").first).to_contain_text("Disabled")
     db.session.expire_all()
     assert db.session.query(TrackingRule).one().status == Status.DISABLED
 
     page.once("dialog", lambda confirm: confirm.accept())
-    page.locator(".rules-panel tbody tr").first.locator("button:has-text('Delete')").click()
+    row_action(page.locator(".rules-panel tbody tr").first, "Delete")
     expect(page.locator(".rules-panel")).to_contain_text("No tracking rules yet")
     assert db.session.query(TrackingRule).count() == 0
 

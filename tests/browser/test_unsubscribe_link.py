@@ -14,7 +14,6 @@ from optintel.deliveries.dispatch import dispatch
 from optintel.deliveries.executor import execute
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, Event
-from tests.browser.test_content_security_policy import violations  # noqa: F401  (a fixture)
 
 ADDRESS = "ann.lee@example.com"
 
