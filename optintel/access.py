@@ -146,15 +146,20 @@ def _scrubbed_list_ids(user):
 def visible_events_query(user):
     """SELECT of the events the user may see: all for admins; for List Owners, those of their
     lists; for Campaign Managers, those of their campaigns or of their campaigns' lists."""
-    query = sa.select(Event)
+    return sa.select(Event).where(seen_events(user, Event.list_id, Event.campaign_id))
+
+
+def seen_events(user, list_column, campaign_column):
+    """The SQL condition of visible_events_query, for any table that records events' lists and
+    campaigns (events, their hourly counts)."""
     if user.role == Role.GLOBAL_ADMIN:
-        return query
+        return sa.true()
     if user.role == Role.LIST_OWNER:
-        return query.where(Event.list_id.in_(_with_members(_owned_list_ids(user))))
+        return list_column.in_(_with_members(_owned_list_ids(user)))
     if user.role == Role.CAMPAIGN_MANAGER:
-        return query.where(sa.or_(Event.campaign_id.in_(_managed_campaign_ids(user)),
-                                  Event.list_id.in_(_scrubbed_list_ids(user))))
-    return query.where(sa.false())
+        return sa.or_(campaign_column.in_(_managed_campaign_ids(user)),
+                      list_column.in_(_scrubbed_list_ids(user)))
+    return sa.false()
 
 
 # Rules and what they did -------------------------------------------------------------------

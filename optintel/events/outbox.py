@@ -2,6 +2,8 @@
 hands them to the queue after the commit. Events whose hand-off failed (Redis down, or lost
 later) wait in the table, with dispatched_at NULL, until `hand_off_lost` hands them out again."""
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,12 +13,15 @@ from ..extensions import db
 from ..models import Event
 from ..models.columns import utcnow
 from ..queue import EVENTS_QUEUE, queue
+from . import counts
 
 log = logging.getLogger(__name__)
 DISPATCH_JOB = "optintel.jobs.dispatch_events"
 LOST_LIMIT, LOST_BATCH = 10_000, 1000
 # With more jobs than this waiting, an undispatched event is more likely queued than lost.
 BACKLOG = 50
+# Inside held(): events are recorded and left for the reconciler.
+_held = ContextVar("outbox_held", default=False)
 
 
 def record(opt_out_list, trigger, rows, origin, now):
@@ -31,13 +36,28 @@ def record(opt_out_list, trigger, rows, origin, now):
         "caused_by_event_id": origin.caused_by_event_id, "depth": origin.depth,
     } for row in rows]
     table = Event.__table__
+    counts.add(opt_out_list, trigger, rows, now)
     return list(db.session.scalars(sa.insert(table).returning(table.c.id), events))
 
 
+@contextmanager
+def held():
+    """Record events without handing them to the queue: the workers' reconciler hands them out
+    once a worker runs (`flask demo seed` runs before Redis is up)."""
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
 def hand_off(event_ids):
-    """Enqueue one dispatch job for these committed events; False when Redis is unreachable."""
+    """Enqueue one dispatch job for these committed events; False when Redis is unreachable, or
+    the events are held() for the reconciler."""
     if not event_ids:
         return True
+    if _held.get():
+        return False
     try:
         queue(EVENTS_QUEUE).enqueue(DISPATCH_JOB, list(event_ids), job_timeout=600, result_ttl=0)
     except RedisError as exc:

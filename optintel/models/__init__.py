@@ -5,7 +5,7 @@ from .users import ApiKey, User
 from .mailers import Mailer
 from .lists import Contact, OptOutList, list_members
 from .campaigns import Campaign, campaign_lists, campaign_mailers
-from .events import Event
+from .events import Event, EventCount
 from .settings import ProjectSettings
 from .rules import TrackingRule
 from .deliveries import Attempt, Delivery
@@ -13,7 +13,7 @@ from .logs import DeliveryCount, LogAccess, TestRun
 from .sms_replies import SmsReply
 
 __all__ = [
-    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
+    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "EventCount", "Level",
     "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "SmsReply", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]
