@@ -15,6 +15,8 @@ class DeliveryRow:
     contact: str  # masked: the plain value never reaches a page before confirmation
     tracking: str
     message: str = ""
+    # Whether its level's Tracking tab is there to link to (not after its list or campaign went).
+    scope_exists: bool = True
 
     @property
     def retryable(self):
@@ -25,7 +27,8 @@ def delivery_rows(deliveries, message=""):
     """The rows of a page of deliveries (their events loaded), with one query per scope kind."""
     names = scope_names([(d.level, d.scope_id) for d in deliveries])
     return [DeliveryRow(d, mask_contact(d.event.contact, d.contact_md5),
-                        tracking_label(d.level, d.scope_id, names), message)
+                        tracking_label(d.level, d.scope_id, names), message,
+                        d.level == Level.PROJECT or (d.level.is_campaign, d.scope_id) in names)
             for d in deliveries]
 
 
@@ -70,6 +73,9 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
 # The statuses the bars stack, bottom up; app.css colours them (no inline style: see the CSP).
 SERIES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
 MAX_LABELS = 10
+# The least height of a segment that holds any row: 3 failures beside 1,215 successes still
+# show, taken from the bar's tallest segment.
+MIN_SEGMENT = 4
 
 
 @dataclass
@@ -91,7 +97,7 @@ class Bar:
 
 def chart_figure(chart):
     """The bars of a tracking_log.chart.Chart as SVG coordinates, stacked bottom up in the
-    order of SERIES, and the labels of the axes."""
+    order of SERIES, and the labels of the axes and the totals of the legend."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(chart.buckets), 1)
     every = -(-len(chart.buckets) // MAX_LABELS) or 1
@@ -99,16 +105,29 @@ def chart_figure(chart):
     bars = []
     for index, (start, counts) in enumerate(chart.buckets):
         base, segments = TOP + plot_height, []
-        for status in SERIES:
-            count = counts.get(status, 0)
-            height = plot_height * count / chart.peak if chart.peak else 0
-            if count:
-                base -= height
-                segments.append(Segment(status, round(base, 1), round(height, 1), count))
+        for status, height in _heights(counts, chart.peak, plot_height):
+            base -= height
+            segments.append(Segment(status, round(base, 1), round(height, 1), counts[status]))
         title = start.strftime(fmt) + " UTC · " + ", ".join(
             f"{status.label}: {counts.get(status, 0)}" for status in SERIES)
         bars.append(Bar(round(LEFT + index * slot + slot * 0.1, 1), round(slot * 0.8, 1), title,
                         start.strftime(fmt) if index % every == 0 else "", segments))
+    totals = {status: sum(counts.get(status, 0) for _, counts in chart.buckets)
+              for status in SERIES}
     return {"bars": bars, "width": WIDTH, "height": HEIGHT, "left": LEFT, "top": TOP,
             "bottom": TOP + plot_height, "right": WIDTH - RIGHT, "peak": chart.peak,
-            "series": SERIES, "hourly": chart.hourly}
+            "series": SERIES, "hourly": chart.hourly, "totals": totals}
+
+
+def _heights(counts, peak, plot_height):
+    """[(status, height)] of a bar's segments that hold rows, each at least MIN_SEGMENT high
+    and together as high as the bar's rows make it (or as the least heights need)."""
+    heights = {status: plot_height * counts[status] / peak
+               for status in SERIES if counts.get(status) and peak}
+    total = sum(heights.values())
+    raised = {status: max(height, MIN_SEGMENT) for status, height in heights.items()}
+    excess = sum(raised.values()) - total
+    if excess > 0:
+        tallest = max(raised, key=raised.get)
+        raised[tallest] = max(raised[tallest] - excess, MIN_SEGMENT)
+    return [(status, raised[status]) for status in SERIES if status in raised]
