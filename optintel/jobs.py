@@ -52,6 +52,7 @@ def run_test(test_run_id):
 
 
 @in_app_context
-def retry_matching(filter_args, user_id, up_to_id=None):
-    """Retry the failed and succeeded deliveries that a user's Tracking Log filter shows."""
-    return retry_by_hand.retry_matching(filter_args, user_id, up_to_id)
+def retry_matching(filter_args, user_id, up_to_id=None, include_succeeded=True):
+    """Retry the failed (and, if included, succeeded) deliveries that a user's Tracking Log
+    filter shows."""
+    return retry_by_hand.retry_matching(filter_args, user_id, up_to_id, include_succeeded)

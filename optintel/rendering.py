@@ -1,4 +1,7 @@
-"""One URL, two renderings: the full page, or one named block of it for htmx requests."""
+"""One URL, two renderings: the full page, or one named block of it for htmx requests; and the
+events an htmx response sends the page."""
+import json
+
 from flask import render_template, request
 from jinja2_fragments.flask import render_block
 
@@ -16,3 +19,11 @@ def render(template, block=None, **context):
     if block and is_htmx():
         return render_block(template, block, **context)
     return render_template(template, **context)
+
+
+def triggers(message=None, **events):
+    """The HX-Trigger header of an htmx response: the named events (value None, or details)
+    and, if given, a message that the page shows in its messages (the showMessage event)."""
+    if message:
+        events["showMessage"] = {"text": message}
+    return {"HX-Trigger": json.dumps(events)}

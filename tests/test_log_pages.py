@@ -2,6 +2,7 @@
 recorded confirmation, retry and retry all, polling, the chart), Test Runs, the access records,
 and the log retention setting. Deliveries come from the real dispatcher and executor, run in
 this process against a real HTTP sink on loopback; retry all goes through a real Redis."""
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -435,20 +436,22 @@ def test_retry_all_says_how_many_then_runs_as_a_job(web, settled, redis_server, 
     web.login(owner)
     queue = deliveries_queue(redis_server)
     queue.empty()
-    dialog = text(web.htmx("GET", "/logs/retry-all"))
+    # The succeeded rows are retried when asked (include_succeeded=1): see also
+    # test_retry_all_retries_the_failed_ones_unless_asked.
+    dialog = text(web.htmx("GET", "/logs/retry-all?include_succeeded=1"))
     assert "<strong>5</strong> deliveries matching this filter will be retried" in dialog
     assert "3 failed and 2 succeeded" in dialog
-    assert 'hx-post="/logs/retry-all"' in dialog and queue.count == 0
-    dialog = text(web.htmx("GET", "/logs/retry-all?status=succeeded"))
+    assert 'hx-post="/logs/retry-all?include_succeeded=1"' in dialog and queue.count == 0
+    dialog = text(web.htmx("GET", "/logs/retry-all?status=succeeded&include_succeeded=1"))
     assert "<strong>2</strong> deliveries" in dialog
-    assert 'hx-post="/logs/retry-all?status=succeeded"' in dialog
+    assert 'hx-post="/logs/retry-all?status=succeeded&amp;include_succeeded=1"' in dialog
 
-    response = web.htmx("POST", "/logs/retry-all")
+    response = web.htmx("POST", "/logs/retry-all?include_succeeded=1")
     assert "Retry started: 5 deliveries will be attempted again" in text(response)
-    assert response.headers["HX-Trigger"] == "logChanged"  # the results reload themselves
+    assert "logChanged" in json.loads(response.headers["HX-Trigger"])  # the results reload
     [job] = queue.get_jobs()
     assert job.func_name == "optintel.jobs.retry_matching"
-    assert job.args == ({}, owner.id, max(mine[:5]))
+    assert job.args == ({}, owner.id, max(mine[:5]), True)
     assert all(d.status != DeliveryStatus.PENDING for d in deliveries())  # not inline
 
     monkeypatch.setattr(retry_by_hand, "BATCH", 2)  # three batches
@@ -464,6 +467,41 @@ def test_retry_all_says_how_many_then_runs_as_a_job(web, settled, redis_server, 
     handed = sorted(i for j in queue.get_jobs() for i in j.args[0])
     assert [j.func_name for j in queue.get_jobs()] == ["optintel.jobs.execute_deliveries"] * 3
     assert handed == sorted(mine[:5])
+
+
+def test_retry_all_retries_the_failed_ones_unless_asked(web, settled, redis_server, app):
+    """With no filter, Retry all offers the failed rows, says how many, and names the succeeded
+    ones as a choice of their own; the message after it says how many it started."""
+    owner, owned, mine = settled
+    web.login(owner)
+    queue = deliveries_queue(redis_server)
+    queue.empty()
+    dialog = text(web.htmx("GET", "/logs/retry-all"))
+    assert "<strong>3</strong> failed deliveries matching this filter will be retried" in dialog
+    assert "Also retry the 2 succeeded deliveries" in dialog
+    assert re.search(r'<input type="checkbox" name="include_succeeded" value="1"\s+hx-get', dialog)
+    assert ">Retry 3 failed</button>" in dialog and "Retry 5" not in dialog
+
+    response = web.htmx("POST", "/logs/retry-all")
+    assert "Retry started: 3 deliveries will be attempted again" in text(response)
+    trigger = json.loads(response.headers["HX-Trigger"])
+    assert trigger["showMessage"] == {"text": "Retry started: 3 deliveries will be attempted again."}
+    [job] = queue.get_jobs()
+    assert job.args == ({}, owner.id, max(mine[:3]), False)
+    jobs.use_app(app)
+    queue.empty()
+    assert job.func(*job.args) == 3
+    after = {d.id: d.status for d in deliveries()}
+    assert [after[i] for i in mine] == [DeliveryStatus.PENDING] * 3 + \
+        [DeliveryStatus.SUCCEEDED] * 2 + [DeliveryStatus.RETRYING, DeliveryStatus.SKIPPED]
+    assert _hourly_totals() == _actual_totals()
+
+    queue.empty()
+    dialog = text(web.htmx("GET", "/logs/retry-all?status=succeeded"))
+    assert "No failed delivery matches this filter." in dialog
+    assert "Also retry the 2 succeeded deliveries" in dialog and "Retry 2" not in dialog
+    response = web.htmx("POST", "/logs/retry-all?status=succeeded")
+    assert "HX-Trigger" not in response.headers and queue.count == 0
 
 
 def test_retry_all_follows_the_filter_and_stops_at_the_rows_confirmed(settled, app, monkeypatch):

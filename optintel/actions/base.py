@@ -188,6 +188,11 @@ class Action:
         """The name of the form field that shows a setting and its messages."""
         return setting
 
+    @property
+    def placeholder_fields(self):
+        """The form fields whose text may hold {{placeholders}}: the pop-up offers a picker."""
+        return tuple(self.form_field(key) for key in self.templated)
+
 
 # Validation helpers shared by the actions ------------------------------------------------
 

@@ -61,6 +61,7 @@ class PingUrl(Action):
     Form = PingUrlForm
     secrets = ("signing_secret",)
     secret_fields = ("headers", "signing_secret")
+    templated = ("url", "headers", "body")
     binding_note = ("Changing the URL's host drops the stored secrets unless you type them again "
                     "(its scheme or port too).")
     settings_doc = ("{method: GET|POST, url, headers: {name: value}, secret_headers: [names of "

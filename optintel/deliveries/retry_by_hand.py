@@ -1,6 +1,6 @@
 """Retrying by hand, from the API or the Tracking Log: a failed or succeeded delivery is
-attempted once more; Retry all does so, in a background job, for every such delivery that a
-Tracking Log filter shows a user."""
+attempted once more; Retry all does so, in a background job, for every failed delivery that a
+Tracking Log filter shows a user, and the succeeded ones too when asked."""
 import logging
 
 import sqlalchemy as sa
@@ -61,11 +61,15 @@ def retry_many(ids, user):
 
 # Retry all ---------------------------------------------------------------------------------
 
-def _retryable(user, log_filter, columns):
+def retried_statuses(include_succeeded):
+    """What Retry all retries: failed deliveries; succeeded ones (sent again) only when asked."""
+    return DeliveryStatus.retryable_statuses() if include_succeeded else (DeliveryStatus.FAILED,)
+
+
+def _retryable(user, log_filter, columns, statuses=DeliveryStatus.retryable_statuses()):
     table = Delivery.__table__
     return apply(sa.select(*columns), table, log_filter).where(
-        managed_scopes(user, table.c.level, table.c.scope_id),
-        table.c.status.in_(DeliveryStatus.retryable_statuses()))
+        managed_scopes(user, table.c.level, table.c.scope_id), table.c.status.in_(statuses))
 
 
 def retryable_counts(user, log_filter):
@@ -77,32 +81,36 @@ def retryable_counts(user, log_filter):
     return {s: found.get(s, 0) for s in DeliveryStatus.retryable_statuses()}
 
 
-def start_retry_all(user, log_filter):
-    """Hand the retry of the filter's retryable rows to a worker. Rows that arrive later are not
-    part of it: the job stops at the newest one there is now. Raises NotStarted."""
+def start_retry_all(user, log_filter, include_succeeded=False):
+    """Hand the retry of the filter's failed rows (and succeeded ones, if asked) to a worker.
+    Rows that arrive later are not part of it: the job stops at the newest one there is now.
+    Raises NotStarted."""
+    statuses = retried_statuses(include_succeeded)
     up_to_id = db.session.scalar(_retryable(user, log_filter,
-                                            [sa.func.max(Delivery.__table__.c.id)]))
+                                            [sa.func.max(Delivery.__table__.c.id)], statuses))
     if up_to_id is None:
         return None
     try:
         return queue(DELIVERIES_QUEUE).enqueue(
-            RETRY_ALL_JOB, log_filter.args(), user.id, up_to_id,
+            RETRY_ALL_JOB, log_filter.args(), user.id, up_to_id, include_succeeded,
             job_timeout=3600, result_ttl=0, failure_ttl=86400)
     except RedisError as exc:
         log.warning("Redis unavailable, retry all not started: %s", exc)
         raise NotStarted("The workers' queue is unavailable; try again in a moment.") from exc
 
 
-def retry_matching(filter_args, user_id, up_to_id=None):
-    """Retry, newest first and BATCH at a time, the retryable rows the filter shows the user
-    (up to `up_to_id`); returns how many were retried."""
+# A job queued by a version that retried every failed and succeeded row names no choice.
+def retry_matching(filter_args, user_id, up_to_id=None, include_succeeded=True):
+    """Retry, newest first and BATCH at a time, the failed (and, if included, succeeded) rows
+    the filter shows the user (up to `up_to_id`); returns how many were retried."""
     user = db.session.get(User, user_id)
     if user is None:
         return 0
     log_filter = LogFilter.from_args(MultiDict(filter_args))
+    statuses = retried_statuses(include_succeeded)
     table, retried, below = Delivery.__table__, 0, None
     while True:
-        query = _retryable(user, log_filter, [table.c.id])
+        query = _retryable(user, log_filter, [table.c.id], statuses)
         if up_to_id is not None:
             query = query.where(table.c.id <= up_to_id)
         if below is not None:

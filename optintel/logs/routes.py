@@ -13,7 +13,7 @@ from ..extensions import db
 from ..guards import admin_only, guard_blueprint
 from ..models import Delivery, LogAccess, TestRun
 from ..pagination import keyset_page
-from ..rendering import render
+from ..rendering import render, triggers
 from ..tracking_log.chart import chart
 from ..tracking_log.masking import seen_delivery
 from ..tracking_log.filters import LogFilter, apply
@@ -71,7 +71,7 @@ def retry_delivery(delivery_id):
         retry_by_hand.retry(delivery, current_user)
     except retry_by_hand.NotRetryable as exc:
         return _delivery_row(delivery, str(exc))
-    return _delivery_row(delivery)
+    return _delivery_row(delivery), triggers(f"Delivery #{delivery.id} will be attempted again.")
 
 
 @bp.route("/deliveries/<int:delivery_id>/log", methods=["GET", "POST"])
@@ -91,19 +91,26 @@ def delivery_log(delivery_id):
 
 @bp.route("/retry-all", methods=["GET", "POST"])
 def retry_all_matching():
-    """Retry all: how many rows the filter would retry, then (POST) a background job."""
+    """Retry all: how many failed rows the filter would retry (succeeded ones too, if asked with
+    include_succeeded=1), then (POST) a background job."""
     log_filter = LogFilter.from_args(request.args)
+    include = request.args.get("include_succeeded") == "1"
     counts, started, error = None, False, ""
     if not log_filter.errors:
         counts = retry_by_hand.retryable_counts(current_user, log_filter)
-    if counts and request.method == "POST":
+    chosen = retry_by_hand.retried_statuses(include)
+    total = sum(n for status, n in (counts or {}).items() if status in chosen)
+    if total and request.method == "POST":
         try:
-            started = retry_by_hand.start_retry_all(current_user, log_filter) is not None
+            started = retry_by_hand.start_retry_all(current_user, log_filter, include) is not None
         except retry_by_hand.NotStarted as exc:
             error = str(exc)
     html = render_template("logs/_retry_all.html", log_filter=log_filter, counts=counts,
-                           started=started, error=error)
-    return html, {"HX-Trigger": "logChanged"} if started else {}
+                           include=include, total=total, started=started, error=error)
+    if not started:
+        return html
+    return html, triggers(f"Retry started: {total:,} deliver{'y' if total == 1 else 'ies'} "
+                          "will be attempted again.", logChanged=None)
 
 
 @bp.route("/test-runs")

@@ -1,7 +1,5 @@
 """The rules table of a Tracking tab and the two steps of its Add Rule pop-up, for the five
 levels; every check of a rule is in rules/validation.py."""
-import json
-
 from flask import abort, request
 from flask_login import current_user
 
@@ -11,7 +9,7 @@ from ..extensions import db
 from ..guards import guard_blueprint
 from ..ids import to_id
 from ..models import Level, Status, TrackingRule
-from ..rendering import render
+from ..rendering import render, triggers
 from ..rules.storage import masked_settings
 from ..rules.validation import save_rule
 from ..validation import Invalid
@@ -47,9 +45,9 @@ def _panel(level, scope, adjacent_to=None):
     return render("tracking/_panel.html", **panel_context(level, scope, adjacent_to))
 
 
-def _closed_dialog():
-    """Empty the dialog and tell the page that rules changed."""
-    return "", 200, {"HX-Trigger": json.dumps({"rulesChanged": None, "closeModal": None})}
+def _closed_dialog(message):
+    """Empty the dialog, tell the page that rules changed and what happened."""
+    return "", 200, triggers(message, rulesChanged=None, closeModal=None)
 
 
 @bp.route(RULES)
@@ -111,6 +109,7 @@ def update_rule(level, scope_id, rule_id):
 def _save(rule, level, scope, extra):
     """Step 2's Save: the rule is saved and the dialog closes, or the dialog shows the errors."""
     form = step_two_form(level, request.form.get("action") or rule.action, scope, current_user)
+    created = rule.id is None
     if form.validate():
         try:
             save_rule(rule, {**form_to_rule_data(form, level), **extra}, current_user)
@@ -119,7 +118,7 @@ def _save(rule, level, scope, extra):
         else:
             db.session.add(rule)
             db.session.commit()
-            return _closed_dialog()
+            return _closed_dialog(f"Rule #{rule.id} {'added' if created else 'saved'}.")
     db.session.rollback()
     return render("tracking/_step_two.html", form=form, level=level,
                   scope_id=scope.id if scope else 0, rule=rule if rule.id else None)
@@ -132,7 +131,8 @@ def toggle_rule(level, scope_id, rule_id):
     rule.status = Status.DISABLED if rule.is_active else Status.ACTIVE
     rule.updated_by = current_user
     db.session.commit()
-    return _panel(level, scope)
+    return _panel(level, scope), triggers(
+        f"Rule #{rule.id} {'enabled' if rule.is_active else 'disabled'}.")
 
 
 @bp.route(RULES + "/<int:rule_id>/delete", methods=["POST"])
@@ -140,4 +140,4 @@ def delete_rule(level, scope_id, rule_id):
     level, scope = scope_or_404(level, scope_id)
     db.session.delete(rule_or_404(level, scope, rule_id))
     db.session.commit()
-    return _panel(level, scope)
+    return _panel(level, scope), triggers(f"Rule #{rule_id} deleted.")
