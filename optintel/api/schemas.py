@@ -3,8 +3,8 @@ rules (lengths, uniqueness, channels, members) live in optintel.catalog and are 
 from marshmallow import Schema, fields, validate
 
 from ..config import Config
-from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
-                      Storage, Trigger)
+from ..models import (ActionType, AttemptState, Channel, ContactSource, DeliveryStatus, Level,
+                      ListKind, Status, Storage, Trigger)
 
 
 class _Id(Schema):
@@ -257,6 +257,11 @@ class DeliverySchema(DeliverySummarySchema):
 
 class AttemptSchema(Schema):
     number = fields.Integer()
+    # A string: the masking of contacts in attempts hands back plain strings.
+    state = fields.String(validate=validate.OneOf([s.value for s in AttemptState]), metadata={
+        "description": "started (sent, its outcome to come), completed, or interrupted (the "
+                       "worker stopped during this attempt: the receiver may have had it; the "
+                       "next attempt carries the same webhook-id)."})
     started_at = fields.DateTime()
     duration_ms = fields.Integer()
     succeeded = fields.Boolean()
