@@ -34,10 +34,13 @@ demo: db
 # Web, one pool of workers (a process per core) and, unless REDIS_URL points elsewhere, the
 # embedded redis-server; honcho gives the first process (web) the port of -p. On Ctrl-C honcho
 # stops them all and exits with 130 even when each ended well (it prints each one's status):
-# the shell leaves the interrupt to honcho and takes that 130 for success.
+# the shell leaves the interrupt to honcho and takes that 130 for success. A SIGTERM that make
+# passes to the shell goes on to honcho, waited for until it has stopped everything.
 run: demo
-	trap '' INT; $(BIN)/honcho start -f Procfile -p $(PORT) $(if $(REDIS_URL),web worker,) \
-		|| [ $$? -eq 130 ]
+	@trap '' INT; trap 'kill -TERM $$honcho' TERM; \
+	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(REDIS_URL),web worker,) & honcho=$$!; \
+	while wait $$honcho; status=$$?; kill -0 $$honcho 2>/dev/null; do :; done; \
+	[ $$status -eq 130 ] || exit $$status
 
 test: setup browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

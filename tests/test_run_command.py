@@ -37,6 +37,8 @@ class Run:
         # A terminal's output rather than a log: it prints the demo login on purpose (README),
         # which the suite's log check would take for a leak; `keep_log` keeps the rest for it.
         self.output = folder / "make-run.out"
+        # Every process of the run seen so far: those that outlive make are found here.
+        self.processes = set()
         # The shared virtual environment is not this test's to install into: a stamp newer
         # than requirements.txt tells make that it is ready.
         stamp = folder / "venv-ready"
@@ -72,8 +74,9 @@ class Run:
     def kill(self):
         """End whatever is left of the run, keep its log, and show its output (pytest prints
         it for a failed test)."""
-        for pid in descendants(self.proc.pid):
-            os.kill(pid, signal.SIGKILL)
+        for pid in (self.processes | descendants(self.proc.pid)) - {self.proc.pid}:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -115,10 +118,10 @@ def test_make_run_heals_a_killed_worker_and_stops_cleanly_on_ctrl_c(tmp_path, ht
                 {"emails": [f"ctrl-c{n}@example.com" for n in range(3)]})
         wait_for(lambda: len(http_sink.received("/slow")) == 3, 60, message="the batch in flight")
 
-        everything = descendants(run.proc.pid) | {run.proc.pid}
+        run.processes = descendants(run.proc.pid) | {run.proc.pid}
         os.killpg(run.proc.pid, signal.SIGINT)
         interrupted = time.monotonic()
-        wait_for(lambda: not any(alive(pid) for pid in everything), STOP, interval=0.2,
+        wait_for(lambda: not any(alive(pid) for pid in run.processes), STOP, interval=0.2,
                  message="every process of make run to end")
         assert time.monotonic() - interrupted < STOP
         # make itself, interrupted, ends by the signal, as it should.
