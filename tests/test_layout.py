@@ -19,7 +19,7 @@ PIPELINE = (
     ("dispatch", ("optintel.deliveries.dispatch",)),
     ("delivery", ("optintel.deliveries.queueing", "optintel.deliveries.reconciler",
                   "optintel.deliveries.retry_by_hand")),
-    ("execute", ("optintel.deliveries.executor",)),
+    ("execute", ("optintel.deliveries.executor", "optintel.deliveries.leases")),
     ("attempt", ("optintel.deliveries.attempts", "optintel.deliveries.retries")),
     ("log", ("optintel.tracking_log",)),
 )

@@ -6,8 +6,8 @@ from .. import sms_replies
 from ..actions.credentials import MASK
 from ..config import Config
 from ..ids import LARGEST
-from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
-                      Storage, Trigger)
+from ..models import (ActionType, AttemptState, Channel, ContactSource, DeliveryStatus, Level,
+                      ListKind, Status, Storage, Trigger)
 from ..validation import ECHOED
 from .fields import IdList, Integer
 
@@ -299,6 +299,11 @@ class DeliverySchema(DeliverySummarySchema):
 
 class AttemptSchema(Schema):
     number = Integer()
+    # A string: the masking of contacts in attempts hands back plain strings.
+    state = fields.String(validate=validate.OneOf([s.value for s in AttemptState]), metadata={
+        "description": "started (sent, its outcome to come), completed, or interrupted (the "
+                       "worker stopped during this attempt: the receiver may have had it; the "
+                       "next attempt carries the same webhook-id)."})
     started_at = fields.DateTime()
     duration_ms = Integer()
     succeeded = fields.Boolean()

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import UTCDateTime, enum_column, utcnow
-from .enums import ActionType, Channel, DeliveryStatus, Level, Trigger
+from .enums import ActionType, AttemptState, Channel, DeliveryStatus, Level, Trigger
 
 
 class Delivery(db.Model):
@@ -69,6 +69,11 @@ class Attempt(db.Model):
     delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("deliveries.id", ondelete="CASCADE"),
                                              index=True)
     number: Mapped[int] = mapped_column()
+    # Written as started before it is sent, completed with its outcome after; a started one that
+    # a worker claims again is interrupted (its worker stopped: the receiver may have had it).
+    state: Mapped[AttemptState] = mapped_column(enum_column(AttemptState),
+                                                default=AttemptState.COMPLETED,
+                                                server_default=AttemptState.COMPLETED.value)
     started_at = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int] = mapped_column(default=0)
     succeeded: Mapped[bool] = mapped_column(default=False)

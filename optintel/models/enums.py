@@ -159,3 +159,12 @@ class DeliveryStatus(StrEnum):
     @property
     def retryable(self):
         return self in self.retryable_statuses()
+
+
+class AttemptState(StrEnum):
+    """Where an attempt stands: sent with its outcome to come, completed (succeeded or failed),
+    or cut short because its worker stopped before the outcome was recorded."""
+
+    STARTED = "started"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"

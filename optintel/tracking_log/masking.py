@@ -42,7 +42,7 @@ def mask_within(data, contact, md5):
     return scrub(data)
 
 
-ATTEMPT_FIELDS = ("number", "started_at", "duration_ms", "succeeded", "request",
+ATTEMPT_FIELDS = ("number", "state", "started_at", "duration_ms", "succeeded", "request",
                   "response_status", "response_headers", "response_body", "error")
 
 
