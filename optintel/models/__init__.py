@@ -1,6 +1,6 @@
 """Database tables of Opt-Intel, one module per part of the domain."""
 from .enums import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Role,
-                    Status, Storage, Trigger)
+                    RuleStatus, Status, Storage, Trigger)
 from .users import ApiKey, User
 from .mailers import Mailer
 from .lists import Contact, OptOutList, list_members
@@ -13,6 +13,6 @@ from .logs import DeliveryCount, LogAccess, TestRun
 
 __all__ = [
     "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
-    "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "Status", "Storage",
+    "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "RuleStatus", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]
