@@ -52,6 +52,13 @@ class Config:
     OPTINTEL_RECONCILE_SECONDS = float(os.environ.get("OPTINTEL_RECONCILE_SECONDS", "2"))
     OPTINTEL_REQUEUE_AFTER_SECONDS = float(os.environ.get("OPTINTEL_REQUEUE_AFTER_SECONDS", "60"))
     OPTINTEL_LEASE_SECONDS = float(os.environ.get("OPTINTEL_LEASE_SECONDS", "300"))
+    # The per-host circuit breaker: after this many failures in a row from a host (0: never),
+    # its deliveries wait a cool-off that doubles from the first to the longest.
+    OPTINTEL_BREAKER_FAILURES = int(os.environ.get("OPTINTEL_BREAKER_FAILURES", "5"))
+    OPTINTEL_BREAKER_COOLOFF_SECONDS = float(
+        os.environ.get("OPTINTEL_BREAKER_COOLOFF_SECONDS", "30"))
+    OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS = float(
+        os.environ.get("OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS", "600"))
     # Failed logins allowed per account and per client address (limits' notation), counted in
     # Redis; beyond them the login page answers 429 until the window has passed.
     OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT",
