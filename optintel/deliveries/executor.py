@@ -18,7 +18,7 @@ from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..rules.storage import stored_settings
 from ..server_log import log_failure
-from . import attempts
+from . import attempts, circuit_breaker, endpoint_health
 
 log = logging.getLogger(__name__)
 _pool = {"executor": None}
@@ -84,9 +84,12 @@ def execute(delivery_ids):
         TrackingRule.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
     values = values_for(list(events.values()))
     policy = project_policy()
-    settings, jobs, skipped, outcomes = {}, [], [], []
+    settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
+        if rule is not None and rule.is_paused:  # endpoint health: held until it resumes
+            held.append(delivery)
+            continue
         if rule is None or not rule.is_active:
             skipped.append((delivery, "The rule was deleted before it ran." if rule is None
                             else "The rule was disabled before it ran."))
@@ -101,9 +104,15 @@ def execute(delivery_ids):
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
                     dict(events[delivery.event_id]), policy)
         jobs.append((delivery, action, work))
+    # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
+    jobs, waiting = circuit_breaker.admit(jobs)
     pool = _thread_pool()
     futures = [(d, pool.submit(timed_attempt, a.execute, w)) for d, a, w in jobs if a.in_pool]
     outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs if not a.in_pool]
     outcomes += [(d, future.result()) for d, future in futures]
+    circuit_breaker.observe(outcomes)
+    # In the transaction that attempts.record commits.
+    circuit_breaker.postpone(waiting)
+    endpoint_health.hold_claimed(held)
     attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays)
     return len(outcomes)
