@@ -34,6 +34,13 @@ def no_circuit_breaker(app_config):
     app_config.OPTINTEL_BREAKER_FAILURES = 0
 
 
+@pytest.fixture
+def one_delivery_a_job(app_config):
+    """Batches of one, for the web app as for the workers: released deliveries go one job
+    each, in order (the deliveries of one batch are attempted at once)."""
+    app_config.OPTINTEL_DELIVERY_BATCH = 1
+
+
 def project_settings(**values):
     """Commit Project Settings values, before the workers read them."""
     settings = ProjectSettings.get()
@@ -84,7 +91,7 @@ def emails_of(requests):
 
 
 def test_a_target_that_always_fails_pauses_the_rule_tells_its_author_and_holds_until_enabled(
-        make_workers, api, http_sink, smtp_server, make_list, make_rule):
+        one_delivery_a_job, make_workers, api, http_sink, smtp_server, make_list, make_rule):
     default_smtp(smtp_server, retry_schedule=FAST_RETRIES, pause_after_failures=3,
                  pause_after_seconds=1,
                  notification_recipients="compliance@example.com\nops@example.com")

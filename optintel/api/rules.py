@@ -82,7 +82,8 @@ class RuleSchema(NewRuleSchema):
         "description": "active, disabled, or paused: its deliveries kept failing, they are held "
                        "until it is set active again."})
     paused_reason = fields.String(metadata={
-        "description": "Why the rule was paused (empty unless paused)."})
+        "description": "Why the rule was paused; emptied when it resumes (a paused rule set "
+                       "disabled keeps it, and its deliveries stay held until it is active)."})
     paused_at = fields.String(allow_none=True, metadata={"description": "ISO 8601, UTC."})
     consecutive_failures = fields.Integer(metadata={
         "description": "Failed attempts of its deliveries in a row; a success starts again. "

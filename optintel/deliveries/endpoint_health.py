@@ -43,9 +43,9 @@ class Aftermath:
     events: list = field(default_factory=list)  # meta event ids
 
     def after_commit(self):
-        """Tell about the paused rules and hand the meta events to the dispatcher."""
-        pause_notices.tell(self.paused)
+        """Hand the meta events to the dispatcher, then email about the paused rules."""
         meta_events.hand_off(self.events)
+        pause_notices.tell(self.paused)
 
 
 def describe(outcome, event):
