@@ -8,6 +8,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from optintel.deliveries.dispatch import dispatch
+from optintel.deliveries.executor import execute
 from optintel.extensions import db
 from optintel.models import (Delivery, DeliveryStatus, Event, ProjectSettings, RuleStatus,
                              TrackingRule, Trigger)
@@ -168,3 +170,32 @@ def test_a_test_run_of_a_meta_rule_offers_its_own_placeholders(as_admin, http_si
     names = re.findall(r'name="([a-z_]+)" value=', dialog)
     assert {"subject_rule_id", "reason", "last_error", "delivery_id"} <= set(names)
     assert "contact" not in names
+
+
+def test_the_log_and_the_api_show_a_meta_events_delivery_which_has_no_contact(
+        as_admin, api, http_sink, make_list, make_rule):
+    on_paused = alert_rule(make_rule, http_sink, "rule_paused", "/paused")
+    http_sink.script("/gone", Reply(410))
+    failing = make_rule("ping_url", {"method": "GET", "url": http_sink.url + "/gone"})
+    api.post(f"/email-lists/{make_list().id}/emails-add", {"emails": ["shown@example.com"]})
+
+    def undispatched():
+        db.session.rollback()
+        return list(db.session.scalars(sa.select(Event.id).where(Event.dispatched_at.is_(None))))
+    dispatch(undispatched())
+    execute([d.id for d in fresh(sa.select(Delivery).where(Delivery.rule_id == failing))])
+    [alert_id] = dispatch(undispatched())
+    assert execute([alert_id]) == 1
+
+    page = as_admin.get(f"/logs/?rule_id={on_paused}").get_data(as_text=True)
+    row = re.search(rf'<tr id="delivery-{alert_id}".*?</tr>', page, re.S).group(0)
+    assert "[Opt-Intel] Rule Paused" in row and '<td class="mono">—</td>' in row
+    dialog = as_admin.htmx("post", f"/logs/deliveries/{alert_id}/log").get_data(as_text=True)
+    assert "[Opt-Intel] Rule Paused" in dialog and "MD5" not in dialog
+    [item] = api.get(f"/tracking-log?rule_id={on_paused}").json["items"]
+    assert (item["contact"], item["contact_md5"], item["trigger"]) == ("", None, "rule_paused")
+    # The Events API lists contact events only.
+    listed = api.get("/events").json["items"]
+    assert [e["trigger"] for e in listed] == ["contact_added"]
+    meta = db.session.scalars(sa.select(Event.id).where(Event.trigger == Trigger.RULE_PAUSED))
+    assert api.get(f"/events/{meta.one()}").status_code == 404

@@ -112,10 +112,7 @@ def _save(rule, data):
     except PermissionError as exc:
         abort(403, message=str(exc))
     db.session.add(rule)
-    if was is not None and was != RuleStatus.ACTIVE and rule.is_active:
-        release.resume(rule, was, f"Enabled by {current_user.email}")
-    else:
-        db.session.commit()
+    release.commit_change(rule, was, current_user)
     return rule_json(*with_adjacent([rule])[0])
 
 

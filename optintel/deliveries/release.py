@@ -28,6 +28,15 @@ def resume(rule, was, why):
     return len(released)
 
 
+def commit_change(rule, was, user):
+    """Commit a change of the rule, whose status was `was`, by `user`: a rule that became
+    active from paused or disabled resumes, its held deliveries released."""
+    if was is not None and was != RuleStatus.ACTIVE and rule.is_active:
+        resume(rule, was, f"Enabled by {user.email}")
+    else:
+        db.session.commit()
+
+
 def skip_held(rule):
     """Skip the held deliveries of a rule about to be deleted, in the caller's transaction."""
     counts.change_status([Delivery.__table__.c.rule_id == rule.id], [DeliveryStatus.HELD],

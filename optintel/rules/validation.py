@@ -96,7 +96,7 @@ def save_rule(rule, data, user):
     action_key = _enum(errors, "action", ActionType, data.get("action", rule.action))
     status = _enum(errors, "status", RuleStatus,
                    data.get("status", rule.status or RuleStatus.ACTIVE))
-    if status == RuleStatus.PAUSED and rule.status != RuleStatus.PAUSED:
+    if status is not None and status not in (*RuleStatus.settable_statuses(), rule.status):
         errors.add("status", "A rule is paused by its failing deliveries, not by hand; choose "
                              "active or disabled.")
     errors.raise_if_any()

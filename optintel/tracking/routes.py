@@ -130,12 +130,10 @@ def _save(rule, level, scope, extra):
 def toggle_rule(level, scope_id, rule_id):
     level, scope = scope_or_404(level, scope_id)
     rule = rule_or_404(level, scope, rule_id)
+    was = rule.status
+    rule.status = RuleStatus.DISABLED if rule.is_active else RuleStatus.ACTIVE
     rule.updated_by = current_user
-    if rule.is_active:
-        rule.status = RuleStatus.DISABLED
-        db.session.commit()
-    else:
-        release.resume(rule, rule.status, f"Enabled by {current_user.email}")
+    release.commit_change(rule, was, current_user)
     return _panel(level, scope)
 
 
