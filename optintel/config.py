@@ -59,6 +59,13 @@ class Config:
     # On a warm shutdown, how long attempts already sent may take before their deliveries are
     # released unfinished; within honcho's 5 s between the first process ending and SIGKILL.
     OPTINTEL_SHUTDOWN_GRACE_SECONDS = float(os.environ.get("OPTINTEL_SHUTDOWN_GRACE_SECONDS", "1"))
+    # The per-host circuit breaker: after this many failures in a row from a host (0: never),
+    # its deliveries wait a cool-off that doubles from the first to the longest.
+    OPTINTEL_BREAKER_FAILURES = int(os.environ.get("OPTINTEL_BREAKER_FAILURES", "5"))
+    OPTINTEL_BREAKER_COOLOFF_SECONDS = float(
+        os.environ.get("OPTINTEL_BREAKER_COOLOFF_SECONDS", "30"))
+    OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS = float(
+        os.environ.get("OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS", "600"))
     # Failed logins allowed per account and per client address (limits' notation), counted in
     # Redis; beyond them the login page answers 429 until the window has passed.
     OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT",

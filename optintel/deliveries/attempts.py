@@ -7,6 +7,7 @@ from ..extensions import db
 from ..models import Attempt, AttemptState, Delivery, DeliveryStatus
 from ..models.columns import utcnow
 from ..tracking_log import counts
+from . import endpoint_health
 from .retries import after_failure
 
 INTERRUPTED = "The worker stopped during this attempt."
@@ -90,7 +91,10 @@ def record(outcomes, skipped, delays, started):
                         "last_response_status": delivery.last_response_status})
     if rows:
         db.session.execute(sa.update(Attempt), rows)
+    # Endpoint health: count the attempts against their rules; a paused rule's are held.
+    health = endpoint_health.track(outcomes, changes, now)
     if changes:
         counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
         db.session.execute(sa.update(Delivery), changes)
     db.session.commit()
+    health.after_commit()

@@ -19,7 +19,7 @@ from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..rules.storage import stored_settings
 from ..server_log import log_failure
-from . import attempts, leases
+from . import attempts, circuit_breaker, endpoint_health, leases
 
 log = logging.getLogger(__name__)
 _pool = {"executor": None}
@@ -111,9 +111,12 @@ def _attempt(ids):
         TrackingRule.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
     values = values_for(list(events.values()))
     policy = project_policy()
-    settings, jobs, skipped, outcomes = {}, [], [], []
+    settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
+        if rule is not None and rule.is_paused:  # endpoint health: held until it resumes
+            held.append(delivery)
+            continue
         if rule is None or not rule.is_active:
             skipped.append((delivery, "The rule was deleted before it ran." if rule is None
                             else "The rule was disabled before it ran."))
@@ -128,6 +131,8 @@ def _attempt(ids):
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
                     dict(events[delivery.event_id]), policy)
         jobs.append((delivery, action, work))
+    # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
+    jobs, waiting = circuit_breaker.admit(jobs)
     started = attempts.start([d for d, _ in outcomes] + [d for d, _, _ in jobs])
     pool = _thread_pool()
     futures = [(pool.submit(timed_attempt, a.execute, w), d) for d, a, w in jobs if a.in_pool]
@@ -140,5 +145,9 @@ def _attempt(ids):
                  "released", len(unsent), len(unfinished))
         attempts.withdraw(started, [d.id for d in unsent])
         leases.release([d.id for d in unsent + unfinished])
+    circuit_breaker.observe(outcomes)
+    # In the transaction that attempts.record commits.
+    circuit_breaker.postpone(waiting)
+    endpoint_health.hold_claimed(held)
     attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays, started)
     return len(outcomes)
