@@ -49,10 +49,23 @@ class Config:
     # Add/Remove actions feeding each other stop at this depth.
     OPTINTEL_MAX_CHAIN_DEPTH = int(os.environ.get("OPTINTEL_MAX_CHAIN_DEPTH", "3"))
     # How often a worker reconciles the database with Redis, and how long work may look lost
-    # (no job seen) or be held by a worker before it is handed out again.
+    # (no job seen) before it is handed out again.
     OPTINTEL_RECONCILE_SECONDS = float(os.environ.get("OPTINTEL_RECONCILE_SECONDS", "2"))
     OPTINTEL_REQUEUE_AFTER_SECONDS = float(os.environ.get("OPTINTEL_REQUEUE_AFTER_SECONDS", "60"))
-    OPTINTEL_LEASE_SECONDS = float(os.environ.get("OPTINTEL_LEASE_SECONDS", "300"))
+    # A worker's lease on the deliveries it took, renewed every third of it while it works on
+    # them: a killed worker's deliveries are handed out again once it runs out (plus a
+    # reconciler tick at most).
+    OPTINTEL_LEASE_SECONDS = float(os.environ.get("OPTINTEL_LEASE_SECONDS", "30"))
+    # On a warm shutdown, how long attempts already sent may take before their deliveries are
+    # released unfinished; within honcho's 5 s between the first process ending and SIGKILL.
+    OPTINTEL_SHUTDOWN_GRACE_SECONDS = float(os.environ.get("OPTINTEL_SHUTDOWN_GRACE_SECONDS", "1"))
+    # The per-host circuit breaker: after this many failures in a row from a host (0: never),
+    # its deliveries wait a cool-off that doubles from the first to the longest.
+    OPTINTEL_BREAKER_FAILURES = int(os.environ.get("OPTINTEL_BREAKER_FAILURES", "5"))
+    OPTINTEL_BREAKER_COOLOFF_SECONDS = float(
+        os.environ.get("OPTINTEL_BREAKER_COOLOFF_SECONDS", "30"))
+    OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS = float(
+        os.environ.get("OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS", "600"))
     # Failed logins allowed per account and per client address (limits' notation), counted in
     # Redis; beyond them the login page answers 429 until the window has passed.
     OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("OPTINTEL_LOGIN_LIMIT_PER_ACCOUNT",

@@ -6,6 +6,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from . import actions, placeholders
+from .meta_events import scope_label
 from .models import (Channel, ContactSource, DeliveryStatus, ListKind, Role, Status, Storage,
                      Trigger)
 from .rules.presenting import action_settings_text, trigger_settings_text
@@ -110,5 +111,6 @@ def init_app(app):
                 "ContactSource": ContactSource, "DeliveryStatus": DeliveryStatus,
                 "current_path": request.path,
                 "action_of": action_of, "tracking_tab_url": tab_url, "trigger_label": trigger_label,
+                "scope_label": scope_label,
                 "rule_trigger_settings": trigger_settings_text,
                 "rule_action_settings": lambda rule: action_settings_text(rule, current_user)}

@@ -105,7 +105,7 @@ def test_the_admin_sees_every_figure_each_linking_to_its_page(as_admin, home):
     rule = home["failing"]
     troubled = re.search(r'<section class="card" id="troubled-rules".*?</section>', page,
                          re.S).group(0)
-    assert f'href="/lists/email/{home["owned"].id}/tracking#rule-{rule}">#{rule}</a>' in troubled
+    assert f'href="/lists/email/{home["owned"].id}/tracking#rule-{rule}">Rule #{rule}</a>' in troubled
     assert "2 failed in the last 24 hours" in troubled and troubled.count("<tr data-rule-id") == 2
     assert f'href="/logs/?rule_id={rule}&amp;status=failed"' in troubled
     latest = re.search(r'id="latest-events".*?</section>', page, re.S).group(0)

@@ -18,9 +18,11 @@ PIPELINE = (
     ("event", ("optintel.events",)),
     ("dispatch", ("optintel.deliveries.dispatch",)),
     ("delivery", ("optintel.deliveries.queueing", "optintel.deliveries.reconciler",
-                  "optintel.deliveries.retry_by_hand")),
-    ("execute", ("optintel.deliveries.executor",)),
-    ("attempt", ("optintel.deliveries.attempts", "optintel.deliveries.retries")),
+                  "optintel.deliveries.retry_by_hand", "optintel.deliveries.release")),
+    ("execute", ("optintel.deliveries.executor", "optintel.deliveries.leases")),
+    ("attempt", ("optintel.deliveries.attempts", "optintel.deliveries.retries",
+                 "optintel.deliveries.circuit_breaker", "optintel.deliveries.endpoint_health",
+                 "optintel.deliveries.pause_notices")),
     ("log", ("optintel.tracking_log",)),
 )
 # The packages whose every module must have a stage above.

@@ -28,10 +28,10 @@ CONTACT = "jane.searched@example.com"
 
 
 def procfile_command(name):
-    """The command line of a Procfile process."""
+    """The command line of a Procfile process (the program its shell execs)."""
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.startswith(f"{name}:"):
-            return line.split(":", 1)[1].strip()
+            return line.split(":", 1)[1].strip().removeprefix("exec ")
     raise AssertionError(f"no {name} process in the Procfile")
 
 

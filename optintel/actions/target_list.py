@@ -25,6 +25,7 @@ class TargetListAction(Action):
     reply_label = "Result"
     settings_doc = "{list_id}"
     test_changes_nothing = True
+    acts_on_contact = True
 
     def target_list_id(self, settings):
         return settings.get("list_id")

@@ -6,8 +6,8 @@ from .. import sms_replies
 from ..actions.credentials import MASK
 from ..config import Config
 from ..ids import LARGEST
-from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
-                      Storage, Trigger)
+from ..models import (ActionType, AttemptState, Channel, ContactSource, DeliveryStatus, Level,
+                      ListKind, Status, Storage, Trigger)
 from ..validation import ECHOED
 from .fields import IdList, Integer
 
@@ -241,7 +241,7 @@ class RemovedSchema(_ContactsChangedSchema):
 
 class EventSchema(Schema):
     id = Integer()
-    trigger = fields.Enum(Trigger, by_value=True)
+    trigger = fields.String(validate=validate.OneOf([t.value for t in Trigger if not t.is_meta]))
     channel = fields.Enum(Channel, by_value=True)
     list_id = Integer()
     contact = fields.String(allow_none=True, metadata={
@@ -259,7 +259,8 @@ class EventSchema(Schema):
 
 class EventQuerySchema(Schema):
     list_id = Integer()
-    trigger = fields.Enum(Trigger, by_value=True)
+    trigger = fields.String(validate=validate.OneOf(
+        [t.value for t in Trigger if not t.is_meta]))
     after_id = Integer(load_default=0, metadata={
         "description": "Events after this id; next_after_id of the previous page."})
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -281,8 +282,9 @@ class DeliverySummarySchema(Schema):
         "description": "null once the rule is deleted."})
     action = fields.Enum(ActionType, by_value=True)
     status = fields.Enum(DeliveryStatus, by_value=True, metadata={
-        "description": "pending, retrying (see next_attempt_at), succeeded, failed, or skipped "
-                       "(the rule was disabled or deleted before it ran)."})
+        "description": "pending, retrying (see next_attempt_at), succeeded, failed, skipped "
+                       "(the rule was disabled or deleted before it ran), or held (its rule is "
+                       "paused: not attempted until the rule resumes)."})
     attempts = Integer(metadata={"description": "How many attempts were made."})
     last_response_status = Integer(allow_none=True, metadata={
         "description": "The HTTP status (or SMTP reply code) of the last attempt, if any."})
@@ -299,6 +301,11 @@ class DeliverySchema(DeliverySummarySchema):
 
 class AttemptSchema(Schema):
     number = Integer()
+    # A string: the masking of contacts in attempts hands back plain strings.
+    state = fields.String(validate=validate.OneOf([s.value for s in AttemptState]), metadata={
+        "description": "started (sent, its outcome to come), completed, or interrupted (the "
+                       "worker stopped during this attempt: the receiver may have had it; the "
+                       "next attempt carries the same webhook-id)."})
     started_at = fields.DateTime()
     duration_ms = Integer()
     succeeded = fields.Boolean()
@@ -375,8 +382,10 @@ class TrackingLogItemSchema(Schema):
     id = Integer()
     created_at = fields.DateTime()
     contact = fields.String(metadata={
-        "description": "Masked (j***@example.com, +1******4567); the MD5 for MD5-only lists."})
-    contact_md5 = fields.String()
+        "description": "Masked (j***@example.com, +1******4567); the MD5 for MD5-only lists; "
+                       "empty for a meta event (a rule paused or resumed)."})
+    contact_md5 = fields.String(allow_none=True, metadata={
+        "description": "null for a meta event that is about no contact."})
     host = fields.String()
     level = fields.Enum(Level, by_value=True)
     scope_id = Integer(allow_none=True)

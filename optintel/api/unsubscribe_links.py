@@ -12,11 +12,12 @@ from ..models import Channel
 from ..validation import Invalid
 from . import fails_with
 from .campaigns import email_bp as bp
+from .fields import Integer
 from .schemas import InvalidValueSchema
 
 
 class LinksRequestSchema(Schema):
-    mailer_id = fields.Integer(required=True, metadata={
+    mailer_id = Integer(required=True, metadata={
         "description": "A mailer that sends the campaign."})
     emails = fields.List(fields.Raw(allow_none=True), load_default=None,
                          validate=validate.Length(max=Config.OPTINTEL_MAX_BATCH), metadata={

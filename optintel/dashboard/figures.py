@@ -10,8 +10,9 @@ from sqlalchemy.orm import selectinload
 
 from ..access import managed_scopes, seen_events, visible_events_query, visible_rules_query
 from ..extensions import db
-from ..models import (Channel, DeliveryCount, DeliveryStatus, Event, EventCount, Status,
-                      TrackingRule, Trigger)
+from ..models import (Channel, DeliveryCount, DeliveryStatus, Event, EventCount, TrackingRule,
+                      Trigger)
+from ..rules import presenting
 from ..tracking_log.filters import start_of
 from ..tracking_log.masking import mask_contact
 
@@ -20,8 +21,8 @@ WEEK_DAYS = 7
 RECENT_HOURS = 24
 LATEST_EVENTS = 8
 TROUBLED_RULES = 10
-# The status of a rule that the workers paused because its deliveries keep failing (SPEC §6).
-PAUSED = "paused"
+# The events of contacts; the meta events (a rule paused, a delivery failed) are not figures.
+CONTACT_TRIGGERS = tuple(trigger for trigger in Trigger if not trigger.is_meta)
 
 
 @dataclass
@@ -55,7 +56,7 @@ def contact_changes(user, period):
         .group_by(table.c.channel, table.c.trigger))
     found = {(Channel(c), Trigger(t)): (int(a or 0), int(w or 0)) for c, t, a, w in rows}
     return [ContactFigure(channel, trigger, *found.get((channel, trigger), (0, 0)))
-            for channel in Channel for trigger in Trigger]
+            for channel in Channel for trigger in CONTACT_TRIGGERS]
 
 
 @dataclass
@@ -101,14 +102,8 @@ def troubled_rules(user, now):
 
 
 def paused_rules(user):
-    """The rules the user may see that the workers paused; none while rules have no such
-    status (it comes with the pausing of failing rules)."""
-    statuses = [status for status in Status if status.value == PAUSED]
-    if not statuses:
-        return []
-    rules = db.session.scalars(visible_rules_query(user).where(TrackingRule.status.in_(statuses))
-                               .order_by(TrackingRule.id).limit(TROUBLED_RULES))
-    return [TroubledRule(rule, "Paused") for rule in rules]
+    """The rules the user may see that the workers paused, most recently paused first."""
+    return [TroubledRule(rule, "Paused") for rule in presenting.paused_rules(user)[:TROUBLED_RULES]]
 
 
 def failing_rules(user, now):
@@ -141,7 +136,8 @@ class LatestEvent:
 
 def latest_events(user):
     """The newest events the user may see."""
-    events = db.session.scalars(visible_events_query(user).order_by(Event.id.desc())
-                                .limit(LATEST_EVENTS).options(selectinload(Event.opt_out_list)))
+    query = visible_events_query(user).where(Event.trigger.in_(CONTACT_TRIGGERS))
+    events = db.session.scalars(query.order_by(Event.id.desc()).limit(LATEST_EVENTS)
+                                .options(selectinload(Event.opt_out_list)))
     return [LatestEvent(event, mask_contact(event.contact, event.contact_md5[:MD5_SHOWN] + "…"))
             for event in events]

@@ -1,6 +1,6 @@
 """Database tables of Opt-Intel, one module per part of the domain."""
-from .enums import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Role,
-                    Status, Storage, Trigger)
+from .enums import (ActionType, AttemptState, Channel, ContactSource, DeliveryStatus, Level,
+                    ListKind, Role, RuleStatus, Status, Storage, Trigger)
 from .users import ApiKey, User
 from .mailers import Mailer
 from .lists import Contact, OptOutList, list_members
@@ -13,7 +13,9 @@ from .logs import DeliveryCount, LogAccess, TestRun
 from .sms_replies import SmsReply
 
 __all__ = [
-    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "EventCount", "Level",
-    "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "SmsReply", "Status", "Storage",
+    "ActionType", "ApiKey", "Attempt", "AttemptState", "Delivery", "DeliveryCount", "DeliveryStatus",
+    "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "EventCount",
+    "Level", "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "RuleStatus",
+    "SmsReply", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]

@@ -1,4 +1,4 @@
-"""Succeeded / failed / retrying deliveries over time, for the filtered rows: from the hourly
+"""Succeeded / failed / retrying / held deliveries over time, for the filtered rows: from the hourly
 counts when the filter only names rule properties, from the deliveries' index otherwise."""
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,7 +13,8 @@ from ..access import managed_scopes
 from ..sql import hour_bucket
 from .filters import apply, start_of
 
-SHOWN = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
+SHOWN = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.RETRYING,
+         DeliveryStatus.HELD)
 DEFAULT_DAYS = 7
 # The longest the log keeps its rows (the largest retention of Project Settings, and then some):
 # a longer range is charted over its last MAX_DAYS days, a bucket each.

@@ -2,8 +2,8 @@
 
 Filled from the events already recorded, so that the figures count them too.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('list_id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.Enum('email', 'phone', name='channel', native_enum=False, length=32), nullable=False),
-    sa.Column('trigger', sa.Enum('contact_added', 'contact_deleted', name='trigger', native_enum=False, length=32), nullable=False),
+    sa.Column('trigger', sa.Enum('contact_added', 'contact_deleted', 'rule_paused', 'rule_resumed', 'delivery_failed', name='trigger', native_enum=False, length=32), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_counts')),
     sa.UniqueConstraint('hour', 'list_id', 'campaign_id', 'trigger', name=op.f('uq_event_counts_hour_list_id_campaign_id_trigger'))
@@ -38,7 +38,8 @@ def upgrade():
     op.execute(
         'INSERT INTO event_counts (hour, list_id, campaign_id, channel, "trigger", count) '
         f'SELECT {hour}, list_id, COALESCE(campaign_id, 0), channel, "trigger", COUNT(*) '
-        f'FROM events GROUP BY {hour}, list_id, COALESCE(campaign_id, 0), channel, "trigger"')
+        "FROM events WHERE \"trigger\" IN ('contact_added', 'contact_deleted') "
+        f'GROUP BY {hour}, list_id, COALESCE(campaign_id, 0), channel, "trigger"')
 
 
 def downgrade():
