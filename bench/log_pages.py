@@ -3,14 +3,16 @@
 Fills a fresh database (a SQLite file by default; --database-url for PostgreSQL, or --postgres
 for a throwaway PostgreSQL cluster started here as .ci/run starts one) with 1,000,000
 deliveries spread over the last 30 days, of 200 rules on 50 lists, with their events, one
-attempt for each delivery that was tried, and the hourly counts the chart reads (computed once
-filled, by one INSERT ... SELECT ... GROUP BY). Then it times the server, in this process (the
+attempt for each delivery that was tried, and the hourly counts the chart and the home page read
+(computed once filled, by one INSERT ... SELECT ... GROUP BY each). Then it times the server, in this process (the
 Flask test client, logged in as a Global Admin; the median of 5 requests):
 
   - the first page of the Tracking Log: the page /logs/ and GET /api/v1/tracking-log
   - a filtered page: status=failed&list_id=X
   - the 50th page, reached by following the keyset "next" links 49 times
   - the chart (tracking_log.chart.chart) for the default range and for 30 days
+  - the home page (its figures: contacts, deliveries by status, failing or paused rules, latest
+    events, the chart of two days), as the Global Admin and as a List Owner
 
 and prints each in ms against the target of 150 ms, with a few more cases for reference.
 SQLite gets no ANALYZE (the app never runs one); PostgreSQL gets the VACUUM ANALYZE that
@@ -46,8 +48,8 @@ from optintel import create_app  # noqa: E402
 from optintel.config import Config  # noqa: E402
 from optintel.extensions import db  # noqa: E402
 from optintel.models import (ActionType, ApiKey, Campaign, Channel, Delivery,  # noqa: E402
-                             DeliveryCount, Level, Mailer, OptOutList, Role, Storage,
-                             TrackingRule, Trigger, User)
+                             DeliveryCount, Event, EventCount, Level, Mailer, OptOutList, Role,
+                             Storage, TrackingRule, Trigger, User)
 from optintel.tracking_log.chart import chart  # noqa: E402
 from optintel.tracking_log.filters import LogFilter  # noqa: E402
 
@@ -323,6 +325,7 @@ def fill(app, total, seed=5):
                 say(f"  {done:,} deliveries ({time.perf_counter() - started:.0f} s)")
             with conn.begin():
                 conn.execute(counts_from_deliveries(sqlite))
+                conn.execute(event_counts_from_events(sqlite))
                 if not sqlite:
                     for table in ("events", "deliveries", "attempts"):
                         conn.exec_driver_sql(
@@ -345,6 +348,18 @@ def counts_from_deliveries(sqlite):
                                        "host", "status")]
     return sa.insert(counts).from_select(
         ["hour", *[k.name for k in keys], "count"],
+        sa.select(hour, *keys, sa.func.count()).group_by(hour, *keys))
+
+
+def event_counts_from_events(sqlite):
+    """INSERT INTO event_counts SELECT ... GROUP BY hour, list, campaign and trigger."""
+    table, counts = Event.__table__, EventCount.__table__
+    hour = sa.func.strftime("%Y-%m-%d %H:00:00.000000", table.c.occurred_at) if sqlite else \
+        sa.func.date_trunc("hour", table.c.occurred_at)
+    keys = [table.c.list_id, sa.func.coalesce(table.c.campaign_id, 0), table.c.channel,
+            table.c.trigger]
+    return sa.insert(counts).from_select(
+        ["hour", "list_id", "campaign_id", "channel", "trigger", "count"],
         sa.select(hour, *keys, sa.func.count()).group_by(hour, *keys))
 
 
@@ -399,6 +414,7 @@ class Timer:
     def __init__(self, app):
         self.app, self.rows = app, []
         self.page = login(app, ADMIN)
+        self.owner_page = login(app, OWNER)
         self.api = app.test_client()
         self.admin_key, self.owner_key = api_key(app, ADMIN), api_key(app, OWNER)
 
@@ -475,6 +491,8 @@ def measure(app):
     timer.fiftieth_api_page()
     timer.chart("chart, default range", LogFilter())
     timer.chart("chart, 30 days", LogFilter(**month))
+    timer.log_page("home page", "/")
+    timer.request("home page, a List Owner", "page", timer.owner_page, "/")
     # For reference, without a target: other plans the same screens take.
     day = (today - timedelta(days=DAYS - 2)).isoformat()
     timer.api_page("(ref) one day 4 weeks ago", f"date_from={day}&date_to={day}", target=False)

@@ -6,12 +6,15 @@ import re
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
+from redis import Redis
+from rq import Queue
 
 from optintel.contact_changes import Origin, add_contacts
 from optintel.deliveries.executor import execute
 from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus, LogAccess, ProjectSettings
+from optintel.queue import DELIVERIES_QUEUE
 from tests.conftest import Reply
 
 
@@ -105,3 +108,36 @@ def test_open_a_log_with_confirmation(page, login, admin, log_rows):
     row.locator("button:has-text('Retry')").click()
     expect(row).to_contain_text("Pending")
     expect(row.locator("button:has-text('Retry')")).to_have_count(0)
+
+
+def test_retry_all_offers_the_failed_ones_and_says_what_it_started(page, login, admin, log_rows,
+                                                                  redis_server):
+    """Retry all with no filter: the failed row by default, the succeeded ones only when ticked;
+    then a message says how many were started, as after a row's own Retry."""
+    queue = Queue(DELIVERIES_QUEUE, connection=Redis.from_url(redis_server.url))
+    queue.empty()
+    login(admin)
+    page.goto("/logs/")
+    page.get_by_role("button", name="Retry all").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_contain_text("1 failed delivery matching this filter will be retried.")
+    include = dialog.get_by_label(re.compile("Also retry the 3 succeeded deliveries"))
+    expect(include).not_to_be_checked()
+    expect(dialog.get_by_role("button", name="Retry 1 failed")).to_be_visible()
+
+    include.check()
+    expect(dialog).to_contain_text("4 deliveries matching this filter will be retried: "
+                                   "1 failed and 3 succeeded.")
+    expect(dialog.get_by_role("button", name="Retry 4")).to_be_visible()
+    dialog.get_by_label(re.compile("Also retry the 3 succeeded")).uncheck()
+    dialog.get_by_role("button", name="Retry 1 failed").click()
+    expect(dialog).to_contain_text("Retry started: 1 delivery will be attempted again")
+    messages = page.locator("#messages")
+    expect(messages).to_contain_text("Retry started: 1 delivery will be attempted again.")
+    [job] = queue.get_jobs()
+    assert job.args[1:] == (admin.id, log_rows[DeliveryStatus.FAILED][0], False)
+    dialog.get_by_role("button", name="Close").last.click()
+
+    [succeeded, *_] = log_rows[DeliveryStatus.SUCCEEDED]
+    page.locator(f"#delivery-{succeeded}").get_by_role("button", name="Retry").click()
+    expect(messages).to_contain_text(f"Delivery #{succeeded} will be attempted again.")
