@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := app.py
 export PORT
 
-.PHONY: run test setup db demo browser bench bench-log clean
+.PHONY: run test setup db demo browser bench bench-log screenshots clean
 
 # When the pinned versions are installed already (requirements.txt merely newer than the
 # stamp), nothing is fetched: no network.
@@ -68,6 +68,10 @@ bench: setup
 bench-log: setup
 	$(BIN)/python bench/log_pages.py $(BENCH_LOG_ARGS)
 	$(BIN)/python bench/log_pages.py --postgres $(filter-out --reuse,$(BENCH_LOG_ARGS))
+
+# The README's screenshots (docs/screenshots/), from demo data in a throwaway database.
+screenshots: setup browser
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -94,12 +94,18 @@ def fmt_datetime(value):
         value.strftime("%Y-%m-%dT%H:%M:%SZ"), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
+def placeholder_samples(trigger):
+    """[(name, sample)] of the placeholders that the trigger's events give, for the picker."""
+    return [(name, placeholders.SAMPLES[name])
+            for name in placeholders.names_for(Trigger(trigger))]
+
+
 def init_app(app):
     app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.filters["thousands"] = "{:,}".format
     # A global, not a context value: the macros of _macros/forms.html, imported without the
     # context, offer them.
-    app.jinja_env.globals["placeholder_samples"] = list(placeholders.SAMPLES.items())
+    app.jinja_env.globals["placeholder_samples"] = placeholder_samples
 
     @app.context_processor
     def globals_for_templates():

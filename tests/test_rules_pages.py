@@ -1,6 +1,9 @@
 """The Tracking tab's rules table and its two-step pop-up, through the pages' own requests."""
+import re
+
 import pytest
 
+from optintel import placeholders
 from optintel.extensions import db
 from optintel.models import Channel, Role, Status, TrackingRule
 
@@ -175,3 +178,17 @@ def test_rule_of_another_scope_is_not_reachable(as_admin, make_list):
     rule = db.session.query(TrackingRule).one()
     assert as_admin.htmx("get", f"/tracking/email_list/{b.id}/rules/{rule.id}/edit").status_code == 404
     assert as_admin.htmx("post", f"/tracking/email_list/{b.id}/rules/{rule.id}/delete").status_code == 404
+
+
+def test_the_placeholder_picker_offers_what_the_trigger_gives(as_admin):
+    """A contact event's names for a contact trigger, a meta event's for a meta trigger: the
+    picker never offers a name that the rule's validation would refuse."""
+    def offered(trigger):
+        html = as_admin.htmx("post", "/tracking/project/0/rules/new/next",
+                             data={"trigger": trigger, "action": "slack"}).get_data(as_text=True)
+        picker = re.search(r'<select class="placeholder-picker" data-insert-into="text".*?</select>',
+                           html, re.S).group(0)
+        return re.findall(r'<option value="\{\{(\w+)\}\}"', picker)
+    assert offered("contact_added") == list(placeholders.CONTACT_NAMES)
+    assert "email" in offered("contact_deleted") and "reason" not in offered("contact_deleted")
+    assert offered("rule_paused") == list(placeholders.META_NAMES)
