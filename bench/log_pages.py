@@ -3,9 +3,11 @@
 Fills a fresh database (a SQLite file by default; --database-url for PostgreSQL, or --postgres
 for a throwaway PostgreSQL cluster started here as .ci/run starts one) with 1,000,000
 deliveries spread over the last 30 days, of 200 rules on 50 lists, with their events, one
-attempt for each delivery that was tried, and the hourly counts the chart and the home page read
-(computed once filled, by one INSERT ... SELECT ... GROUP BY each). Then it times the server, in this process (the
-Flask test client, logged in as a Global Admin; the median of 5 requests):
+attempt for each delivery that was tried, and the hourly (deliveries) and daily (events) counts
+the chart and the home page read (computed once filled, by one INSERT ... SELECT ... GROUP BY
+each). Then it times the
+server, in this process (the Flask test client, logged in as a Global Admin; the median of 5
+requests):
 
   - the first page of the Tracking Log: the page /logs/ and GET /api/v1/tracking-log
   - a filtered page: status=failed&list_id=X
@@ -352,15 +354,15 @@ def counts_from_deliveries(sqlite):
 
 
 def event_counts_from_events(sqlite):
-    """INSERT INTO event_counts SELECT ... GROUP BY hour, list, campaign and trigger."""
+    """INSERT INTO event_counts SELECT ... GROUP BY day, list, campaign and trigger."""
     table, counts = Event.__table__, EventCount.__table__
-    hour = sa.func.strftime("%Y-%m-%d %H:00:00.000000", table.c.occurred_at) if sqlite else \
-        sa.func.date_trunc("hour", table.c.occurred_at)
+    day = sa.func.strftime("%Y-%m-%d 00:00:00.000000", table.c.occurred_at) if sqlite else \
+        sa.func.date_trunc("day", table.c.occurred_at)
     keys = [table.c.list_id, sa.func.coalesce(table.c.campaign_id, 0), table.c.channel,
             table.c.trigger]
     return sa.insert(counts).from_select(
-        ["hour", "list_id", "campaign_id", "channel", "trigger", "count"],
-        sa.select(hour, *keys, sa.func.count()).group_by(hour, *keys))
+        ["day", "list_id", "campaign_id", "channel", "trigger", "count"],
+        sa.select(day, *keys, sa.func.count()).group_by(day, *keys))
 
 
 def filled(database_url):

@@ -98,7 +98,8 @@ def rules(crm_port, down_port):
          "action_settings": {"method": "GET",
                              "url": f"http://127.0.0.1:{down_port}/dnc/add?phone={{{{phone}}}}"}},
         {"level": "email_campaign", "scope_id": spring.id, "trigger": "contact_added",
-         "action": "add_to_list", "action_settings": {"list_id": lists["Spam complaints (MD5 only)"].id}},
+         "action": "add_to_list",
+         "action_settings": {"list_id": lists["Spam complaints (MD5 only)"].id}},
     ):
         rule = TrackingRule()
         save_rule(rule, data, admin)
@@ -116,7 +117,8 @@ def history(lists, spring):
     for hours_ago in range(HOURS, -1, -1):
         at = now - timedelta(hours=hours_ago, minutes=rng.randint(0, 50))
         emails = [f"person{hours_ago}.{n}@example.org" for n in range(rng.randint(2, 9))]
-        phones = [f"(415) 555-{(hours_ago * 3 + n) % 100 + 100:04d}" for n in range(rng.randint(0, 3))]
+        phones = [f"(415) 555-{(hours_ago * 3 + n) % 100 + 100:04d}"
+                  for n in range(rng.randint(0, 3))]
         events = add_contacts(unsubscribes, emails,
                               Origin(ContactSource.UNSUBSCRIBE, northwind.id, spring.id)).event_ids
         events += add_contacts(stop_replies, phones, Origin(ContactSource.SMS_REPLY)).event_ids
@@ -130,18 +132,20 @@ def history(lists, spring):
 
 
 def recount():
-    """The hourly counts of deliveries and events, from the rows as they now are."""
+    """The hourly counts of deliveries and the daily ones of events, from the rows as they now
+    are."""
     db.session.execute(sa.delete(DeliveryCount))
     db.session.execute(sa.delete(EventCount))
     hour = "strftime('%Y-%m-%d %H:00:00.000000', {})"
+    day = "strftime('%Y-%m-%d 00:00:00.000000', {})"
     db.session.execute(sa.text(
         "INSERT INTO delivery_counts (hour, rule_id, level, scope_id, \"trigger\", action, host, "
         f"status, count) SELECT {hour.format('created_at')}, rule_id, level, scope_id, "
         "\"trigger\", action, host, status, COUNT(*) FROM deliveries GROUP BY 1, 2, 3, 4, 5, 6, "
         "7, 8"))
     db.session.execute(sa.text(
-        "INSERT INTO event_counts (hour, list_id, campaign_id, channel, \"trigger\", count) "
-        f"SELECT {hour.format('occurred_at')}, list_id, COALESCE(campaign_id, 0), channel, "
+        "INSERT INTO event_counts (day, list_id, campaign_id, channel, \"trigger\", count) "
+        f"SELECT {day.format('occurred_at')}, list_id, COALESCE(campaign_id, 0), channel, "
         "\"trigger\", COUNT(*) FROM events WHERE list_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5"))
     db.session.commit()
 

@@ -1,4 +1,4 @@
-"""event counts: events by hour, list, campaign and trigger, for the home page's figures
+"""event counts: contact events by day, list, campaign and trigger, for the home page's figures
 
 Filled from the events already recorded, so that the figures count them too.
 
@@ -21,25 +21,25 @@ depends_on = None
 def upgrade():
     op.create_table('event_counts',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hour', sa.DateTime(), nullable=False),
+    sa.Column('day', sa.DateTime(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.Enum('email', 'phone', name='channel', native_enum=False, length=32), nullable=False),
     sa.Column('trigger', sa.Enum('contact_added', 'contact_deleted', 'rule_paused', 'rule_resumed', 'delivery_failed', name='trigger', native_enum=False, length=32), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_counts')),
-    sa.UniqueConstraint('hour', 'list_id', 'campaign_id', 'trigger', name=op.f('uq_event_counts_hour_list_id_campaign_id_trigger'))
+    sa.UniqueConstraint('day', 'list_id', 'campaign_id', 'trigger', name=op.f('uq_event_counts_day_list_id_campaign_id_trigger'))
     )
-    # The hour as the application stores a timestamp on each database.
+    # The day as the application stores a timestamp on each database.
     if op.get_bind().dialect.name == 'postgresql':
-        hour = "date_trunc('hour', occurred_at)"
+        day = "date_trunc('day', occurred_at)"
     else:
-        hour = "strftime('%Y-%m-%d %H:00:00.000000', occurred_at)"
+        day = "strftime('%Y-%m-%d 00:00:00.000000', occurred_at)"
     op.execute(
-        'INSERT INTO event_counts (hour, list_id, campaign_id, channel, "trigger", count) '
-        f'SELECT {hour}, list_id, COALESCE(campaign_id, 0), channel, "trigger", COUNT(*) '
+        'INSERT INTO event_counts (day, list_id, campaign_id, channel, "trigger", count) '
+        f'SELECT {day}, list_id, COALESCE(campaign_id, 0), channel, "trigger", COUNT(*) '
         "FROM events WHERE \"trigger\" IN ('contact_added', 'contact_deleted') "
-        f'GROUP BY {hour}, list_id, COALESCE(campaign_id, 0), channel, "trigger"')
+        f'GROUP BY {day}, list_id, COALESCE(campaign_id, 0), channel, "trigger"')
 
 
 def downgrade():

@@ -1,7 +1,7 @@
 """The home page's figures, of what the user may see: contacts added and deleted, deliveries by
 status and their failure rate, the rules that are failing or paused, the latest events. Each
-is read from the hourly counts or a short walk of an index, so that the page stays fast with
-millions of deliveries."""
+is read from the daily or hourly counts or a short walk of an index, so that the page stays
+fast with millions of deliveries."""
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import (Channel, DeliveryCount, DeliveryStatus, Event, EventCount, TrackingRule,
                       Trigger)
 from ..rules import presenting
+from ..tracking_log.chart import Chart, from_counts
 from ..tracking_log.filters import start_of
 from ..tracking_log.masking import mask_contact
 
@@ -36,6 +37,10 @@ class Period:
     def ending(cls, now):
         return cls(now.date(), now.date() - timedelta(days=WEEK_DAYS - 1))
 
+    @property
+    def yesterday(self):
+        return self.today - timedelta(days=1)
+
 
 @dataclass
 class ContactFigure:
@@ -48,10 +53,10 @@ class ContactFigure:
 def contact_changes(user, period):
     """[ContactFigure] of the contacts added and deleted on each channel, zeros included."""
     table = EventCount.__table__
-    today = sa.func.sum(sa.case((table.c.hour >= start_of(period.today), table.c.count), else_=0))
+    today = sa.func.sum(sa.case((table.c.day == start_of(period.today), table.c.count), else_=0))
     rows = db.session.execute(
         sa.select(table.c.channel, table.c.trigger, today, sa.func.sum(table.c.count))
-        .where(table.c.hour >= start_of(period.week_from),
+        .where(table.c.day >= start_of(period.week_from),
                seen_events(user, table.c.list_id, table.c.campaign_id))
         .group_by(table.c.channel, table.c.trigger))
     found = {(Channel(c), Trigger(t)): (int(a or 0), int(w or 0)) for c, t, a, w in rows}
@@ -62,6 +67,7 @@ def contact_changes(user, period):
 @dataclass
 class DeliveryFigures:
     by_status: dict  # {DeliveryStatus: count}, every status
+    chart: Chart  # per hour, yesterday and today
 
     @property
     def total(self):
@@ -76,15 +82,21 @@ class DeliveryFigures:
 
 
 def deliveries(user, period):
-    """The deliveries of the period by their status now."""
+    """The deliveries of the period by their status now, and their chart per hour since
+    yesterday: one read of the hourly counts."""
     table = DeliveryCount.__table__
     rows = db.session.execute(
-        sa.select(table.c.status, sa.func.sum(table.c.count))
+        sa.select(table.c.hour, table.c.status, sa.func.sum(table.c.count))
         .where(table.c.hour >= start_of(period.week_from),
                managed_scopes(user, table.c.level, table.c.scope_id))
-        .group_by(table.c.status))
-    found = {DeliveryStatus(status): int(count or 0) for status, count in rows}
-    return DeliveryFigures({status: found.get(status, 0) for status in DeliveryStatus})
+        .group_by(table.c.hour, table.c.status))
+    by_status, hourly = {status: 0 for status in DeliveryStatus}, []
+    for hour, status, count in rows:
+        by_status[DeliveryStatus(status)] += int(count or 0)
+        hourly.append((hour, DeliveryStatus(status), int(count or 0)))
+    first, last = start_of(period.yesterday), start_of(period.today) + timedelta(days=1)
+    return DeliveryFigures(by_status, from_counts(
+        first, last, [row for row in hourly if row[0] >= first]))
 
 
 @dataclass
@@ -103,7 +115,8 @@ def troubled_rules(user, now):
 
 def paused_rules(user):
     """The rules the user may see that the workers paused, most recently paused first."""
-    return [TroubledRule(rule, "Paused") for rule in presenting.paused_rules(user)[:TROUBLED_RULES]]
+    rules = presenting.paused_rules(user)[:TROUBLED_RULES]
+    return [TroubledRule(rule, "Paused") for rule in rules]
 
 
 def failing_rules(user, now):

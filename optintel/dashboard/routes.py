@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from flask import render_template
 from flask_login import current_user, login_required
 
@@ -7,7 +5,6 @@ from ..access import may_open
 from ..health import health
 from ..logs.presenting import chart_figure, scope_names, tracking_label
 from ..models.columns import utcnow
-from ..tracking_log.chart import chart
 from ..tracking_log.filters import LogFilter
 from . import bp, figures
 
@@ -18,17 +15,18 @@ def index():
     """The home page: the figures of what the user may see, each linking to the page behind."""
     now = utcnow()
     period = figures.Period.ending(now)
-    chart_filter = LogFilter(date_from=period.today - timedelta(days=1), date_to=period.today)
+    chart_filter = LogFilter(date_from=period.yesterday, date_to=period.today)
+    deliveries = figures.deliveries(current_user, period)
     troubled = figures.troubled_rules(current_user, now)
     names = scope_names([(row.rule.level, row.rule.scope_id) for row in troubled])
     return render_template(
         "dashboard/index.html", period=period, lists_open=may_open(current_user, "lists"),
         contacts=figures.contact_changes(current_user, period),
-        deliveries=figures.deliveries(current_user, period), troubled=troubled,
+        deliveries=deliveries, troubled=troubled,
         tracking={row.rule.id: tracking_label(row.rule.level, row.rule.scope_id, names)
                   for row in troubled},
         latest=figures.latest_events(current_user), chart_filter=chart_filter,
-        figure=chart_figure(chart(current_user, chart_filter)))
+        figure=chart_figure(deliveries.chart))
 
 
 @bp.route("/healthz")

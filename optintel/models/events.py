@@ -48,14 +48,15 @@ class Event(db.Model):
 
 
 class EventCount(db.Model):
-    """Events by hour, list, campaign (0: none) and trigger, kept in step with the events in the
-    transactions that record them, so that the home page's figures never scan the events."""
+    """Contact events by UTC day, list, campaign (0: none) and trigger, kept in step with the
+    events in the transactions that record them, so that the home page's figures never scan the
+    events."""
 
     __tablename__ = "event_counts"
-    __table_args__ = (sa.UniqueConstraint("hour", "list_id", "campaign_id", "trigger"),)
+    __table_args__ = (sa.UniqueConstraint("day", "list_id", "campaign_id", "trigger"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hour = mapped_column(UTCDateTime, nullable=False)
+    day = mapped_column(UTCDateTime, nullable=False)  # its first moment, 00:00 UTC
     list_id: Mapped[int] = mapped_column()
     campaign_id: Mapped[int] = mapped_column(default=0)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))

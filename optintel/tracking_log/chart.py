@@ -35,8 +35,13 @@ def chart(user, log_filter):
     first = start_of(log_filter.date_from) if log_filter.date_from else \
         last - timedelta(days=DEFAULT_DAYS)
     first = max(first, last - timedelta(days=MAX_DAYS))
+    return from_counts(first, last, _hourly_counts(user, log_filter, first, last))
+
+
+def from_counts(first, last, counts):
+    """The chart from `first` to `last` of [(hour, status, count)]: a bar an hour up to three
+    days, else a bar a day."""
     hourly = last - first <= timedelta(days=3)
-    counts = _hourly_counts(user, log_filter, first, last)
     step = timedelta(hours=1) if hourly else timedelta(days=1)
     buckets, moment = [], first.replace(hour=0) if not hourly else first
     while moment < last:
