@@ -64,25 +64,31 @@ def origin_for(opt_out_list, source, mailer_id=None, campaign_id=None, user=None
     return Origin(source, mailer_id, campaign_id)
 
 
-def _check_writable(opt_out_list):
+def check_writable(opt_out_list):
+    """ListNotWritable unless the list holds contacts itself."""
     if opt_out_list.is_grouped:
         raise ListNotWritable("A Grouped list holds no contacts itself; change one of its lists.")
 
 
-def _normalized(opt_out_list, raw_values, outcome):
-    """{md5: value} of the valid values in order, counting in-request repeats as unchanged."""
-    _check_writable(opt_out_list)
+def _normalized(opt_out_list, raw_values, outcome, md5s=False):
+    """{md5: value} of the valid values in order, counting in-request repeats as unchanged.
+    With `md5s`, a value that is an MD5 stands for its contact (value None)."""
+    check_writable(opt_out_list)
     region = ProjectSettings.get().default_phone_region
-    wanted = {}
+    channel, wanted = opt_out_list.channel, {}
     for raw in raw_values:
         try:
             if not isinstance(raw, str):
                 raise InvalidContact("Not a text value.")
-            value = normalize(opt_out_list.channel, raw, region)
+            digest = raw.strip().lower() if md5s else ""
+            if MD5_RE.match(digest):
+                value = None
+            else:
+                value = normalize(channel, raw, region)
+                digest = md5_of(value)
         except InvalidContact as exc:
             outcome.invalid.append({"value": raw, "error": str(exc)})
             continue
-        digest = md5_of(value)
         if digest in wanted:
             outcome.unchanged += 1
         else:
@@ -96,21 +102,27 @@ def _chunks(items):
         yield items[start:start + CHUNK]
 
 
-def _finish(opt_out_list, delta, outcome):
-    """Keep the list's count in step, commit, then hand the events to the workers."""
+def _finish(opt_out_list, delta, outcome, before_commit=None):
+    """Keep the list's count in step, let `before_commit(outcome)` write its own part of the
+    change (an import's cursor) in the same transaction, commit, then hand the events to the
+    workers."""
     if delta:
         db.session.execute(sa.update(OptOutList.__table__)
                            .where(OptOutList.__table__.c.id == opt_out_list.id)
                            .values(contact_count=OptOutList.__table__.c.contact_count + delta))
+    if before_commit is not None:
+        before_commit(outcome)
     db.session.commit()
     outcome.dispatched = outbox.hand_off(outcome.event_ids)
     return outcome
 
 
-def add_contacts(opt_out_list, raw_values, origin):
-    """Add the values to a Single list; a value already there adds nothing and fires nothing."""
+def add_contacts(opt_out_list, raw_values, origin, md5s=False, before_commit=None):
+    """Add the values to a Single list; a value already there adds nothing and fires nothing.
+    With `md5s`, an MD5-only list also takes MD5s; `before_commit` as in _finish."""
     outcome = Outcome()
-    return _add(opt_out_list, _normalized(opt_out_list, raw_values, outcome), origin, outcome)
+    wanted = _normalized(opt_out_list, raw_values, outcome, md5s and not opt_out_list.keeps_plain)
+    return _add(opt_out_list, wanted, origin, outcome, before_commit)
 
 
 def add_contacts_by_md5(opt_out_list, md5s, origin):
@@ -121,7 +133,7 @@ def add_contacts_by_md5(opt_out_list, md5s, origin):
     return _add(opt_out_list, _md5s(opt_out_list, md5s, outcome), origin, outcome)
 
 
-def _add(opt_out_list, wanted, origin, outcome):
+def _add(opt_out_list, wanted, origin, outcome, before_commit=None):
     """Insert the contacts of `wanted` ({md5: value}) not yet in the list, one event per row."""
     table, now = Contact.__table__, utcnow()
     keep_plain = opt_out_list.keeps_plain
@@ -137,13 +149,15 @@ def _add(opt_out_list, wanted, origin, outcome):
         outcome.unchanged += len(digests) - len(inserted)
         outcome.event_ids += outbox.record(opt_out_list, Trigger.CONTACT_ADDED, inserted, origin,
                                            now)
-    return _finish(opt_out_list, outcome.changed, outcome)
+    return _finish(opt_out_list, outcome.changed, outcome, before_commit)
 
 
-def remove_contacts(opt_out_list, raw_values, origin):
-    """Delete the values from a Single list; a value not there deletes nothing and fires nothing."""
+def remove_contacts(opt_out_list, raw_values, origin, md5s=False, before_commit=None):
+    """Delete the values from a Single list; a value not there deletes nothing and fires nothing.
+    With `md5s`, a value may also be the contact's MD5; `before_commit` as in _finish."""
     outcome = Outcome()
-    return _remove(opt_out_list, _normalized(opt_out_list, raw_values, outcome), origin, outcome)
+    wanted = _normalized(opt_out_list, raw_values, outcome, md5s)
+    return _remove(opt_out_list, wanted, origin, outcome, before_commit)
 
 
 def remove_contacts_by_md5(opt_out_list, md5s, origin):
@@ -155,7 +169,7 @@ def remove_contacts_by_md5(opt_out_list, md5s, origin):
 
 def _md5s(opt_out_list, md5s, outcome):
     """The valid MD5s in order, lower-cased, counting in-request repeats as unchanged."""
-    _check_writable(opt_out_list)
+    check_writable(opt_out_list)
     wanted = {}
     for raw in md5s:
         digest = raw.strip().lower() if isinstance(raw, str) else ""
@@ -168,7 +182,7 @@ def _md5s(opt_out_list, md5s, outcome):
     return wanted
 
 
-def _remove(opt_out_list, wanted, origin, outcome):
+def _remove(opt_out_list, wanted, origin, outcome, before_commit=None):
     """Delete the contacts whose MD5 is a key of `wanted`, one event per deleted row."""
     table, now = Contact.__table__, utcnow()
     for digests in _chunks(wanted):
@@ -185,4 +199,4 @@ def _remove(opt_out_list, wanted, origin, outcome):
         outcome.unchanged += len(digests) - len(removed)
         outcome.event_ids += outbox.record(opt_out_list, Trigger.CONTACT_DELETED, removed, origin,
                                            now)
-    return _finish(opt_out_list, -outcome.changed, outcome)
+    return _finish(opt_out_list, -outcome.changed, outcome, before_commit)

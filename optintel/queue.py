@@ -5,8 +5,10 @@ from rq import Queue
 
 EVENTS_QUEUE = "events"
 DELIVERIES_QUEUE = "deliveries"
-# A worker takes events first: dispatching is quick and creates the deliveries' work.
-QUEUES = (EVENTS_QUEUE, DELIVERIES_QUEUE)
+IMPORTS_QUEUE = "imports"
+# A worker takes events first: dispatching is quick and creates the deliveries' work. An
+# import's job works a slice of its file, then queues the rest behind the events.
+QUEUES = (EVENTS_QUEUE, IMPORTS_QUEUE, DELIVERIES_QUEUE)
 
 
 def redis_connection(app=None):

@@ -8,7 +8,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from . import jobs, rule_test_runs
+from . import imports, jobs, rule_test_runs
 from .deliveries.reconciler import reconcile
 from .events import outbox
 from .queue import QUEUES, redis_connection
@@ -39,6 +39,7 @@ def reconcile_all():
         log.info("Reconciler handed out %d event(s)", events)
     reconcile()
     rule_test_runs.hand_off_lost(lost_after)
+    imports.hand_off_lost(lost_after)
 
 
 def reconciler_tick(app, stop):

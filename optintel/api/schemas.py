@@ -3,8 +3,8 @@ rules (lengths, uniqueness, channels, members) live in optintel.catalog and are 
 from marshmallow import Schema, fields, validate
 
 from ..config import Config
-from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Status,
-                      Storage, Trigger)
+from ..models import (ActionType, Channel, ContactSource, DeliveryStatus, ImportMode, ImportStatus,
+                      Level, ListKind, Status, Storage, Trigger)
 
 
 class _Id(Schema):
@@ -350,3 +350,44 @@ class TrackingLogPageSchema(Schema):
     items = fields.List(fields.Nested(TrackingLogItemSchema))
     next_after_id = fields.Integer(allow_none=True, metadata={
         "description": "after_id of the next (older) page; null on the last page."})
+
+
+# Imports of files
+
+class ImportSchema(Schema):
+    id = fields.Integer()
+    list_id = fields.Integer()
+    mode = fields.Enum(ImportMode, by_value=True)
+    status = fields.Enum(ImportStatus, by_value=True, metadata={
+        "description": "queued, running, done, failed or cancelled."})
+    file_name = fields.String()
+    encoding = fields.String(metadata={"description": "The encoding the file was read in."})
+    format = fields.String(attribute="file_format", metadata={"description": "txt or csv."})
+    column = fields.String(metadata={"description": "The CSV column read."})
+    mailer_id = fields.Integer(allow_none=True)
+    campaign_id = fields.Integer(allow_none=True)
+    total = fields.Integer(metadata={"description": "Values in the file."})
+    processed = fields.Integer(metadata={"description": "Values handled so far."})
+    added = fields.Integer()
+    deleted = fields.Integer()
+    existing = fields.Integer(metadata={"description": "Values already in the list."})
+    missing = fields.Integer(metadata={"description": "Values to delete that were not there."})
+    invalid = fields.Integer(metadata={"description": "Invalid lines (see invalid-lines)."})
+    error = fields.String()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "TXT (one value a line) or CSV; UTF-8 (with or without BOM), "
+                                "UTF-16 or Latin-1, CRLF or LF."},
+        "mode": {"type": "string", "enum": ["add", "delete"], "default": "add"},
+        "column": {"type": "string", "description": "CSV: the header's name or the number "
+                                                     "(1 first) of the column to read."},
+        "mailer_id": {"type": "integer"},
+        "campaign_id": {"type": "integer"},
+    }}}}}

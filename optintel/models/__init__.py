@@ -1,6 +1,6 @@
 """Database tables of Opt-Intel, one module per part of the domain."""
-from .enums import (ActionType, Channel, ContactSource, DeliveryStatus, Level, ListKind, Role,
-                    Status, Storage, Trigger)
+from .enums import (ActionType, Channel, ContactSource, DeliveryStatus, DownloadFormat,
+                    ImportMode, ImportStatus, Level, ListKind, Role, Status, Storage, Trigger)
 from .users import ApiKey, User
 from .mailers import Mailer
 from .lists import Contact, OptOutList, list_members
@@ -10,9 +10,11 @@ from .settings import ProjectSettings
 from .rules import TrackingRule
 from .deliveries import Attempt, Delivery
 from .logs import DeliveryCount, LogAccess, TestRun
+from .imports import ContactImport, ImportChunk, ListDownload
 
 __all__ = [
-    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactSource", "Event", "Level",
+    "ActionType", "ApiKey", "Attempt", "Delivery", "DeliveryCount", "DeliveryStatus", "LogAccess", "TestRun", "Campaign", "Channel", "Contact", "ContactImport", "ContactSource",
+    "DownloadFormat", "Event", "ImportChunk", "ImportMode", "ImportStatus", "Level", "ListDownload",
     "ListKind", "Mailer", "OptOutList", "ProjectSettings", "Role", "Status", "Storage",
     "TrackingRule", "Trigger", "User", "campaign_lists", "campaign_mailers", "list_members",
 ]
