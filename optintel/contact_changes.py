@@ -10,11 +10,15 @@ from .extensions import db
 from .models import Campaign, Contact, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
 from .normalize import MD5_RE, InvalidContact, md5_of, normalize
-from .sql import insert_ignoring_duplicates
+from .sql import insert_rows
 from .validation import Collector
 
-# Rows per statement: well under SQLite's bound-parameter limit.
+# Values per IN (...): well under SQLite's bound-parameter limit.
 CHUNK = 500
+# Rows per call of sql.insert_rows, which splits them into statements under that limit.
+INSERT_CHUNK = 10_000
+# What an added or deleted contact's event is made of, as tuples.
+CHANGED_ROW = ("md5", "value", "mailer_id", "campaign_id")
 
 
 class ListNotWritable(ValueError):
@@ -96,10 +100,10 @@ def _normalized(opt_out_list, raw_values, outcome, md5s=False):
     return wanted
 
 
-def _chunks(items):
-    items = list(items)
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+def _chunks(items, size=None):
+    items, size = list(items), size or CHUNK
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _finish(opt_out_list, delta, outcome, before_commit=None):
@@ -117,12 +121,13 @@ def _finish(opt_out_list, delta, outcome, before_commit=None):
     return outcome
 
 
-def add_contacts(opt_out_list, raw_values, origin, md5s=False, before_commit=None):
+def add_contacts(opt_out_list, raw_values, origin, md5s=False, before_commit=None, bulk=False):
     """Add the values to a Single list; a value already there adds nothing and fires nothing.
-    With `md5s`, an MD5-only list also takes MD5s; `before_commit` as in _finish."""
+    With `md5s`, an MD5-only list also takes MD5s; `before_commit` as in _finish; `bulk` (a
+    file's chunk) inserts in MD5 order rather than in the order given."""
     outcome = Outcome()
     wanted = _normalized(opt_out_list, raw_values, outcome, md5s and not opt_out_list.keeps_plain)
-    return _add(opt_out_list, wanted, origin, outcome, before_commit)
+    return _add(opt_out_list, wanted, origin, outcome, before_commit, bulk)
 
 
 def add_contacts_by_md5(opt_out_list, md5s, origin):
@@ -133,18 +138,17 @@ def add_contacts_by_md5(opt_out_list, md5s, origin):
     return _add(opt_out_list, _md5s(opt_out_list, md5s, outcome), origin, outcome)
 
 
-def _add(opt_out_list, wanted, origin, outcome, before_commit=None):
+def _add(opt_out_list, wanted, origin, outcome, before_commit=None, bulk=False):
     """Insert the contacts of `wanted` ({md5: value}) not yet in the list, one event per row."""
-    table, now = Contact.__table__, utcnow()
-    keep_plain = opt_out_list.keeps_plain
-    for digests in _chunks(wanted):
-        rows = [{"list_id": opt_out_list.id, "md5": d, "value": wanted[d] if keep_plain else None,
-                 "source": origin.source, "mailer_id": origin.mailer_id,
-                 "campaign_id": origin.campaign_id, "created_at": now} for d in digests]
-        # Rows as executemany parameters: one cached statement, not one compiled per batch.
-        stmt = (insert_ignoring_duplicates(table)
-                .returning(table.c.md5, table.c.value, table.c.mailer_id, table.c.campaign_id))
-        inserted = [row._asdict() for row in db.session.execute(stmt, rows)]
+    now, keep_plain = utcnow(), opt_out_list.keeps_plain
+    constants = {"list_id": opt_out_list.id, "source": origin.source, "created_at": now}
+    mailer_id, campaign_id = origin.mailer_id, origin.campaign_id
+    # In MD5 order, the inserts into the MD5 indexes of contacts and events land side by side:
+    # half as much time again for a file's chunk of random addresses.
+    for digests in _chunks(sorted(wanted) if bulk else wanted, INSERT_CHUNK):
+        rows = [(d, wanted[d] if keep_plain else None, mailer_id, campaign_id) for d in digests]
+        inserted = insert_rows(Contact.__table__, constants, CHANGED_ROW, rows,
+                               returning=CHANGED_ROW, ignore_duplicates=True)
         outcome.changed += len(inserted)
         outcome.unchanged += len(digests) - len(inserted)
         outcome.event_ids += outbox.record(opt_out_list, Trigger.CONTACT_ADDED, inserted, origin,
@@ -152,12 +156,14 @@ def _add(opt_out_list, wanted, origin, outcome, before_commit=None):
     return _finish(opt_out_list, outcome.changed, outcome, before_commit)
 
 
-def remove_contacts(opt_out_list, raw_values, origin, md5s=False, before_commit=None):
+def remove_contacts(opt_out_list, raw_values, origin, md5s=False, before_commit=None,
+                    bulk=False):
     """Delete the values from a Single list; a value not there deletes nothing and fires nothing.
-    With `md5s`, a value may also be the contact's MD5; `before_commit` as in _finish."""
+    With `md5s`, a value may also be the contact's MD5; `before_commit` and `bulk` as in
+    add_contacts."""
     outcome = Outcome()
     wanted = _normalized(opt_out_list, raw_values, outcome, md5s)
-    return _remove(opt_out_list, wanted, origin, outcome, before_commit)
+    return _remove(opt_out_list, wanted, origin, outcome, before_commit, bulk)
 
 
 def remove_contacts_by_md5(opt_out_list, md5s, origin):
@@ -182,19 +188,15 @@ def _md5s(opt_out_list, md5s, outcome):
     return wanted
 
 
-def _remove(opt_out_list, wanted, origin, outcome, before_commit=None):
+def _remove(opt_out_list, wanted, origin, outcome, before_commit=None, bulk=False):
     """Delete the contacts whose MD5 is a key of `wanted`, one event per deleted row."""
     table, now = Contact.__table__, utcnow()
-    for digests in _chunks(wanted):
+    for digests in _chunks(sorted(wanted) if bulk else wanted):
         stmt = (sa.delete(table).where(table.c.list_id == opt_out_list.id, table.c.md5.in_(digests))
-                .returning(table.c.md5, table.c.value, table.c.mailer_id, table.c.campaign_id))
-        removed = []
-        for row in db.session.execute(stmt):
-            row = row._asdict()
-            # The deletion is attributed to whoever deleted it, where known.
-            row["mailer_id"] = origin.mailer_id or row["mailer_id"]
-            row["campaign_id"] = origin.campaign_id or row["campaign_id"]
-            removed.append(row)
+                .returning(*(table.c[name] for name in CHANGED_ROW)))
+        # The deletion is attributed to whoever deleted it, where known.
+        removed = [(md5, value, origin.mailer_id or mailer_id, origin.campaign_id or campaign_id)
+                   for md5, value, mailer_id, campaign_id in db.session.execute(stmt)]
         outcome.changed += len(removed)
         outcome.unchanged += len(digests) - len(removed)
         outcome.event_ids += outbox.record(opt_out_list, Trigger.CONTACT_DELETED, removed, origin,

@@ -194,7 +194,7 @@ def _run_chunk(contact_import):
 
     change = add_contacts if adding else remove_contacts
     change(opt_out_list, [value for _, value in numbered], origin, md5s=True,
-           before_commit=before_commit)
+           before_commit=before_commit, bulk=True)
 
 
 def _counted(adding, outcome):
