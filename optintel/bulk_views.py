@@ -57,3 +57,9 @@ def download_response(opt_out_list, fmt, user):
     mimetype = "text/csv" if fmt.value == "csv" else "text/plain"
     return attachment(downloads.stream(opt_out_list, fmt), downloads.file_name(opt_out_list, fmt),
                       f"{mimetype}; charset=utf-8")
+
+
+def bulk_context(opt_out_list):
+    """What a list's page shows of its downloads: the formats it offers and the latest ones."""
+    return {"download_formats": downloads.formats(opt_out_list),
+            "downloads": downloads.recent(opt_out_list)}
