@@ -282,3 +282,27 @@ def test_lost_imports_are_handed_out_again(app, api, make_list, redis_server):
     assert queued.count == 2
     assert running._claim(import_id)
     assert imports.hand_off_lost(0) == 0
+
+
+def test_the_command_line_imports_through_the_same_code(app, make_list, tmp_path):
+    opt_out_list = make_list()
+    runner = app.test_cli_runner()
+    path = tmp_path / "export.csv"
+    path.write_bytes("Name,Email\r\nJosé,josé@example.com\r\nAnn,ann@example.com\r\n"
+                     "Bad,bad\r\n".encode("utf-16"))
+    result = runner.invoke(args=["lists", "import", str(opt_out_list.id), str(path)])
+    assert result.output.splitlines() == [
+        "line 4: bad: An email address must have an @-sign.", "Added: 2", "Existing: 0",
+        "Invalid: 1"]
+    assert values_of(opt_out_list) == ["ann@example.com", "josé@example.com"]
+    assert {e.source for e in events()} == {ContactSource.UPLOAD}
+    path.write_text("ann@example.com\nnobody@example.com\n")
+    result = runner.invoke(args=["lists", "import", str(opt_out_list.id), str(path), "--delete",
+                                 "--column", "1"])
+    assert result.output.splitlines() == ["Deleted: 1", "Missing: 1", "Invalid: 0"]
+    assert values_of(opt_out_list) == ["josé@example.com"]
+    result = runner.invoke(args=["lists", "import", str(opt_out_list.id), str(tmp_path / "e.txt")])
+    assert result.exit_code == 2
+    (tmp_path / "e.txt").write_bytes(b"")
+    result = runner.invoke(args=["lists", "import", str(opt_out_list.id), str(tmp_path / "e.txt")])
+    assert result.exit_code == 1 and "file: The file is empty." in result.output
