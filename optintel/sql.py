@@ -17,6 +17,13 @@ def insert_ignoring_duplicates(table):
     return dialect_insert(table).on_conflict_do_nothing()
 
 
+def iso_utc(column):
+    """A UTC timestamp column as ISO 8601 text to the second ("2026-01-31T09:30:00Z"), in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+
 def hour_bucket(column):
     """The start of the hour of a timestamp column, in SQL."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -24,7 +31,7 @@ def hour_bucket(column):
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
 
 
-# Bound parameters of one statement: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+# Bound parameters of one SQLite statement: under its limit (32,766).
 PARAMETER_LIMIT = 30_000
 ROWS_PER_STATEMENT = 1000
 
@@ -32,29 +39,51 @@ ROWS_PER_STATEMENT = 1000
 def insert_rows(table, constants, columns, rows, returning=(), ignore_duplicates=False):
     """INSERT many rows at once, for bulk changes, in the session's transaction: `rows` are
     tuples of plain values (str, int, None) for `columns`, sent as they are; `constants`
-    ({column: value}) are the same in every row, converted once by their column's type. Sent
-    as multi-row VALUES statements (ON CONFLICT DO NOTHING with ignore_duplicates) without
-    SQLAlchemy's work per row, which costs more than the database's own for a million-line
-    file. Returns the RETURNING rows as tuples."""
+    ({column: value}) are the same in every row, converted once by their column's type. Without
+    SQLAlchemy's work per row, which costs more than the database's own for a million-line file:
+    multi-row VALUES on SQLite, one array a column through unnest() on PostgreSQL (whose driver
+    would parse a statement of thousands of placeholders anew each time). ON CONFLICT DO NOTHING
+    with ignore_duplicates. Returns the RETURNING rows as tuples."""
+    if not rows:
+        return []
     conn = db.session.connection()
-    dialect, quote = conn.dialect, conn.dialect.identifier_preparer.quote
+    dialect, preparer = conn.dialect, conn.dialect.identifier_preparer
     names = [*columns, *constants]
     fixed = tuple(_bound(table.c[name], value, dialect) for name, value in constants.items())
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    one_row = "(" + ", ".join([mark] * len(names)) + ")"
-    head = (f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
-            f"({', '.join(quote(name) for name in names)}) VALUES ")
+    head = (f"INSERT INTO {preparer.format_table(table)} "
+            f"({', '.join(preparer.quote(name) for name in names)}) ")
     tail = (" ON CONFLICT DO NOTHING" if ignore_duplicates else "") + (
-        f" RETURNING {', '.join(quote(name) for name in returning)}" if returning else "")
-    per = max(1, min(ROWS_PER_STATEMENT, PARAMETER_LIMIT // len(names)))
+        f" RETURNING {', '.join(preparer.quote(name) for name in returning)}" if returning else "")
+    if dialect.name == "postgresql":
+        statements = [_unnest_insert(table, columns, constants, rows, fixed, dialect)]
+    else:
+        statements = list(_values_insert(names, rows, fixed))
     returned = []
-    for start in range(0, len(rows), per):
-        page = rows[start:start + per]
-        parameters = tuple(value for row in page for value in (*row, *fixed))
-        result = conn.exec_driver_sql(head + ", ".join([one_row] * len(page)) + tail, parameters)
+    for body, parameters in statements:
+        result = conn.exec_driver_sql(head + body + tail, parameters)
         if returning:
             returned.extend(tuple(row) for row in result)
     return returned
+
+
+def _values_insert(names, rows, fixed):
+    """(VALUES (?, ...), ..., parameters) statements under the bound-parameter limit."""
+    one_row = "(" + ", ".join(["?"] * len(names)) + ")"
+    per = max(1, min(ROWS_PER_STATEMENT, PARAMETER_LIMIT // len(names)))
+    for start in range(0, len(rows), per):
+        page = rows[start:start + per]
+        yield ("VALUES " + ", ".join([one_row] * len(page)),
+               tuple(value for row in page for value in (*row, *fixed)))
+
+
+def _unnest_insert(table, columns, constants, rows, fixed, dialect):
+    """(SELECT ... FROM unnest(%s::type[], ...), parameters): one array a column."""
+    def sql_type(name):
+        return table.c[name].type.compile(dialect=dialect)
+    arrays = ", ".join(f"%s::{sql_type(name)}[]" for name in columns)
+    fixed_sql = "".join(f", %s::{sql_type(name)}" for name in constants)
+    return (f"SELECT *{fixed_sql} FROM unnest({arrays})",
+            (*fixed, *(list(values) for values in zip(*rows))))
 
 
 def _bound(column, value, dialect):
