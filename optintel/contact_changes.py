@@ -10,11 +10,11 @@ from .extensions import db
 from .models import Campaign, Contact, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
 from .normalize import MD5_RE, InvalidContact, md5_of, normalize
-from .sql import insert_rows
+from .sql import among, insert_rows
 from .validation import Collector
 
-# Values per IN (...): well under SQLite's bound-parameter limit.
-CHUNK = 500
+# Values per IN (...): well under SQLite's bound-parameter limit (32,766).
+CHUNK = 5000
 # Rows per call of sql.insert_rows, which splits them into statements under that limit.
 INSERT_CHUNK = 10_000
 # What an added or deleted contact's event is made of, as tuples.
@@ -192,7 +192,7 @@ def _remove(opt_out_list, wanted, origin, outcome, before_commit=None, bulk=Fals
     """Delete the contacts whose MD5 is a key of `wanted`, one event per deleted row."""
     table, now = Contact.__table__, utcnow()
     for digests in _chunks(sorted(wanted) if bulk else wanted):
-        stmt = (sa.delete(table).where(table.c.list_id == opt_out_list.id, table.c.md5.in_(digests))
+        stmt = (sa.delete(table).where(table.c.list_id == opt_out_list.id, among(table.c.md5, digests))
                 .returning(*(table.c[name] for name in CHANGED_ROW)))
         # The deletion is attributed to whoever deleted it, where known.
         removed = [(md5, value, origin.mailer_id or mailer_id, origin.campaign_id or campaign_id)

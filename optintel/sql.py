@@ -1,6 +1,7 @@
 """SQL that differs between SQLite and PostgreSQL, written once."""
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from .extensions import db
 
@@ -15,6 +16,24 @@ def insert_ignoring_duplicates(table):
     """INSERT ... ON CONFLICT DO NOTHING: rows already present (by any unique constraint) are
     skipped, and RETURNING gives only the inserted ones."""
     return dialect_insert(table).on_conflict_do_nothing()
+
+
+def among(column, values):
+    """`column IN (values)`: one array parameter on PostgreSQL (= ANY), whose driver would parse
+    a placeholder a value anew each time; SQLite's IN otherwise."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def refresh_statistics(*tables):
+    """After a bulk change, let PostgreSQL's planner know the tables' new sizes now rather than
+    at autovacuum's next pass (a million new rows it takes for a few would be scanned whole, a
+    page of a download at a time); SQLite plans without them."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(sa.text("ANALYZE " + ", ".join(table.name for table in tables)))
+    db.session.commit()
 
 
 def iso_utc(column):

@@ -17,10 +17,11 @@ from redis.exceptions import RedisError
 
 from ..contact_changes import Origin, add_contacts, remove_contacts
 from ..extensions import db
-from ..models import (ContactImport, ContactSource, ImportChunk, ImportMode, ImportStatus,
-                      OptOutList)
+from ..models import (Contact, ContactImport, ContactSource, Event, ImportChunk, ImportMode,
+                      ImportStatus, OptOutList)
 from ..models.columns import utcnow
 from ..queue import IMPORTS_QUEUE, queue
+from ..sql import refresh_statistics
 from .packing import pack, unpack
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,12 @@ def run(import_id, slice_seconds=SLICE_SECONDS):
         if contact_import.next_chunk >= contact_import.chunks:
             _end(contact_import)
             return ImportStatus.DONE.value
+        last = contact_import.next_chunk + 1 == contact_import.chunks
         if not _chunk_with_retries(contact_import):
             return "stopped"
+        if last:
+            refresh_statistics(Contact.__table__, Event.__table__)
+            return ImportStatus.DONE.value
         if deadline is not None and time.monotonic() > deadline:
             _release(import_id)
             return "continued"
