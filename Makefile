@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := app.py
 export PORT
 
-.PHONY: run test setup db demo browser bench bench-log clean
+.PHONY: run test setup db demo browser bench bench-log bench-import clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -52,6 +52,12 @@ bench: setup
 bench-log: setup
 	$(BIN)/python bench/log_pages.py $(BENCH_LOG_ARGS)
 	$(BIN)/python bench/log_pages.py --postgres $(filter-out --reuse,$(BENCH_LOG_ARGS))
+
+# A file of 1,000,000 lines imported, downloaded and deleted, on SQLite then on a throwaway
+# PostgreSQL cluster (some ten minutes); e.g. BENCH_IMPORT_ARGS="--lines 100000 --workers 1".
+bench-import: setup
+	$(BIN)/python bench/imports.py $(BENCH_IMPORT_ARGS)
+	$(BIN)/python bench/imports.py --postgres $(BENCH_IMPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

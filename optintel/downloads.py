@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .models import Channel, Contact, DownloadFormat, ListDownload
-from .sql import iso_utc
+from .sql import iso_utc, plain_rows
 from .validation import Invalid
 
 PAGE = 10_000
@@ -57,46 +57,41 @@ def file_name(opt_out_list, fmt):
 
 def stream(opt_out_list, fmt):
     """The download's text, a page of contacts at a time."""
-    keeps_plain = fmt == DownloadFormat.PLAIN or (
-        fmt == DownloadFormat.CSV and DownloadFormat.PLAIN in formats(opt_out_list))
+    keeps_plain = DownloadFormat.PLAIN in formats(opt_out_list)
+    list_ids = [source.id for source in _source_lists(opt_out_list)]
     if fmt == DownloadFormat.CSV:
         value_name = "email" if opt_out_list.channel == Channel.EMAIL else "phone"
         yield ",".join(([value_name] if keeps_plain else []) + ["md5", "added_at"]) + "\r\n"
-    for page in _pages([source.id for source in _source_lists(opt_out_list)]):
-        if fmt == DownloadFormat.PLAIN:
-            yield "".join(f"{value}\n" for value, _, _ in page)
-        elif fmt == DownloadFormat.MD5:
-            yield "".join(f"{md5}\n" for _, md5, _ in page)
-        else:
-            yield _csv_page(page, keeps_plain)
+        for page in _pages(list_ids, ("value", "md5", "arrived") if keeps_plain
+                           else ("md5", "arrived")):
+            out = io.StringIO()
+            csv.writer(out).writerows(page)
+            yield out.getvalue()
+        return
+    for page in _pages(list_ids, ("value",) if fmt == DownloadFormat.PLAIN else ("md5",)):
+        yield "".join(f"{value}\n" for value, in page)
 
 
-def _csv_page(page, keeps_plain):
-    out = io.StringIO()
-    csv.writer(out).writerows((value, md5, arrived) if keeps_plain else (md5, arrived)
-                              for value, md5, arrived in page)
-    return out.getvalue()
-
-
-def _pages(list_ids):
-    """Pages of (value, md5, arrived at as ISO 8601 text). One list: by id; several: by MD5,
-    grouped, so that a contact in two of them comes once. Each page is its own short read."""
+def _pages(list_ids, names):
+    """Pages of rows of these columns (value, md5, arrived: ISO 8601 text). One list: by id;
+    several: by MD5, grouped, so that a contact in two of them comes once. Each page is its own
+    short read."""
     if not list_ids:
         return
+    c = contacts.c
     if len(list_ids) == 1:
-        query = (sa.select(contacts.c.id, contacts.c.value, contacts.c.md5,
-                           iso_utc(contacts.c.created_at))
-                 .where(contacts.c.list_id == list_ids[0]).order_by(contacts.c.id).limit(PAGE))
-        key = contacts.c.id
+        columns = {"value": c.value, "md5": c.md5, "arrived": iso_utc(c.created_at)}
+        key, where = c.id, c.list_id == list_ids[0]
     else:
-        query = (sa.select(contacts.c.md5, sa.func.max(contacts.c.value), contacts.c.md5,
-                           iso_utc(sa.func.min(contacts.c.created_at)))
-                 .where(contacts.c.list_id.in_(list_ids)).group_by(contacts.c.md5)
-                 .order_by(contacts.c.md5).limit(PAGE))
-        key = contacts.c.md5
+        columns = {"value": sa.func.max(c.value), "md5": c.md5,
+                   "arrived": iso_utc(sa.func.min(c.created_at))}
+        key, where = c.md5, c.list_id.in_(list_ids)
+    query = sa.select(key, *(columns[name] for name in names)).where(where).limit(PAGE)
+    query = query.group_by(c.md5) if len(list_ids) > 1 else query
+    query = query.order_by(key)
     last = None
     while True:
-        page = db.session.execute(query if last is None else query.where(key > last)).all()
+        page = plain_rows(query if last is None else query.where(key > last))
         db.session.rollback()
         if not page:
             return
