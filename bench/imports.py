@@ -238,6 +238,7 @@ class Bench:
     def import_phase(self, name, path, mode):
         say(f"{name}: uploading {self.args.lines:,} lines ({mode})")
         events_before, load = self.events(), load_average()
+        cpu_before = self.children.cpu_seconds()
         started = time.monotonic()
         import_id = self.upload(path, mode)
         uploaded = time.monotonic() - started
@@ -251,12 +252,22 @@ class Bench:
             "lines": state["total"], "changed": changed, "events": events,
             "upload_seconds": round(uploaded, 2), "seconds": round(seconds, 2),
             "contacts_per_second": round(changed / seconds),
-            "events_per_second": round(events / seconds), "load_average_before": load}
+            "events_per_second": round(events / seconds), "load_average_before": load,
+            "cpu_seconds": self.cpu_since(cpu_before)}
         say(f"  {changed:,} contacts and {events:,} events in {seconds:.1f} s "
             f"(upload {uploaded:.1f} s)")
 
+    def cpu_since(self, before):
+        """CPU seconds used since `before` by kind of process (workers, web, redis, sink,
+        bench); None where /proc is not there. A PostgreSQL server's are not counted."""
+        now = self.children.cpu_seconds()
+        if before is None or now is None:
+            return None
+        return {kind: round(now[kind] - before.get(kind, 0), 1) for kind in sorted(now)}
+
     def download_phase(self, fmt):
         say(f"download ({fmt})")
+        cpu_before = self.children.cpu_seconds()
         started, size, lines = time.monotonic(), 0, 0
         response = self.pool.request("GET", f"/api/v1/email-lists/{self.list_id}/download"
                                      f"?format={fmt}", headers=self.headers, retries=False,
@@ -271,7 +282,8 @@ class Bench:
         contacts = lines - (1 if fmt == "csv" else 0)
         self.figures[f"download_{fmt}"] = {
             "contacts": contacts, "megabytes": round(size / 1e6, 1), "seconds": round(seconds, 2),
-            "contacts_per_second": round(contacts / seconds)}
+            "contacts_per_second": round(contacts / seconds),
+            "cpu_seconds": self.cpu_since(cpu_before)}
         say(f"  {contacts:,} contacts ({size / 1e6:.0f} MB) in {seconds:.1f} s")
 
     def memory(self):
@@ -316,6 +328,10 @@ def report(figures):
          f"< {TARGETS['worker_peak_mb']:.0f} MB"),
         ("web process peak memory", f"{figures['web_peak_mb']} MB", ""),
     ]
+    for phase in ("import", "delete", "download_md5", "download_csv"):
+        cpu = figures[phase].get("cpu_seconds") or {}
+        rows.append((f"{phase}: CPU seconds", ", ".join(f"{k} {v}" for k, v in cpu.items()
+                                                       if v >= 0.1), ""))
     print(f"\n{figures['database']}, {figures['workers']} worker(s); load average "
           f"{figures['import']['load_average_before']} before, "
           f"{figures['load_average_after']:.1f} after")
