@@ -6,6 +6,7 @@ import io
 from flask import Response, current_app, stream_with_context
 
 from . import downloads, imports
+from .models import DownloadFormat
 from .validation import Invalid
 
 
@@ -54,7 +55,7 @@ def download_response(opt_out_list, fmt, user):
     """Record the download, then stream it."""
     fmt = downloads.check_format(opt_out_list, fmt)
     downloads.record(opt_out_list, user, fmt)
-    mimetype = "text/csv" if fmt.value == "csv" else "text/plain"
+    mimetype = "text/csv" if fmt == DownloadFormat.CSV else "text/plain"
     return attachment(downloads.stream(opt_out_list, fmt), downloads.file_name(opt_out_list, fmt),
                       f"{mimetype}; charset=utf-8")
 

@@ -1,4 +1,6 @@
 """SQL that differs between SQLite and PostgreSQL, written once."""
+from itertools import chain
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -80,7 +82,7 @@ def insert_rows(table, constants, columns, rows, returning=(), ignore_duplicates
     SQLAlchemy's work per row, which costs more than the database's own for a million-line file:
     multi-row VALUES on SQLite, one array a column through unnest() on PostgreSQL (whose driver
     would parse a statement of thousands of placeholders anew each time). ON CONFLICT DO NOTHING
-    with ignore_duplicates. Returns the RETURNING rows as tuples."""
+    with ignore_duplicates. Returns the RETURNING rows (tuples by position)."""
     if not rows:
         return []
     conn = db.session.connection()
@@ -110,7 +112,7 @@ def _values_insert(names, rows, fixed):
     for start in range(0, len(rows), per):
         page = rows[start:start + per]
         yield ("VALUES " + ", ".join([one_row] * len(page)),
-               tuple(value for row in page for value in (*row, *fixed)))
+               tuple(chain.from_iterable(row + fixed for row in page)))
 
 
 def _unnest_insert(table, columns, constants, rows, fixed, dialect):

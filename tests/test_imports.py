@@ -1,7 +1,6 @@
 """File imports through the API, worked through in this process (the tests with real workers
 are in test_imports_workers.py): TXT and CSV, every encoding, add and delete, attribution,
 the invalid-lines report, bad files, the size limit, cancelling, and resuming at the cursor."""
-import codecs
 import csv
 import hashlib
 import io

@@ -5,7 +5,7 @@ file of any length is read in bounded memory."""
 import codecs
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import charset_normalizer
 
@@ -49,7 +49,7 @@ class FileShape:
     column_index: int = 0
     column_label: str = ""
     header: bool = False
-    total: int = field(default=0)
+    total: int = 0
 
 
 def detect_encoding(sample):

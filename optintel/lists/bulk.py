@@ -13,7 +13,7 @@ from ..uploads import accept_uploads
 from ..validation import Invalid
 from . import bp
 from .forms import AddContactForm, UploadForm
-from .routes import LIST, _contacts_tab
+from .routes import LIST, contacts_tab
 
 accept_uploads(bp, "upload")
 
@@ -38,7 +38,7 @@ def upload(channel, list_id):
             flash(f"“{contact_import.file_name}”: {contact_import.total:,} value"
                   f"{'' if contact_import.total == 1 else 's'} to import.")
             return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
                          upload_form=form, status=422)
 
 
@@ -91,7 +91,7 @@ def delete_selected(channel, list_id):
     if not is_htmx():
         flash(message)
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
                          message)
 
 

@@ -89,7 +89,7 @@ def contacts(channel, list_id):
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
     if message:
         form = AddContactForm(opt_out_list, current_user, formdata=None)
-    return _contacts_tab(opt_out_list, form, message)
+    return contacts_tab(opt_out_list, form, message)
 
 
 def _add_contact(opt_out_list, form):
@@ -123,11 +123,11 @@ def delete_contact(channel, list_id):
     if not is_htmx():
         flash(message)
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
                          message)
 
 
-def _contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200):
+def contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200):
     """The Contacts tab at the page and search of the query string, newest contacts first, with
     the upload, the latest imports and the downloads."""
     search = request.args.get("q", "").strip()
