@@ -5,7 +5,8 @@ from flask import abort, current_app, request
 
 def too_large_message(limit):
     """What a user reads when the file is over the limit."""
-    return f"The file is larger than the upload limit of {limit / (1 << 20):g} MB."
+    size = f"{limit / (1 << 20):g} MB" if limit >= 1 << 20 else f"{limit:,} bytes"
+    return f"The file is larger than the upload limit of {size}."
 
 
 def accept_uploads(bp, *endpoints):

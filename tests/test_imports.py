@@ -191,7 +191,7 @@ def test_an_upload_over_the_limit_answers_413_and_keeps_nothing(app, api, make_l
     response = upload(api, opt_out_list, b"a@example.com\n" * 200)
     assert response.status_code == 413
     assert response.json["error"]["message"] == \
-        "The file is larger than the upload limit of 0.00190735 MB."
+        "The file is larger than the upload limit of 2,000 bytes."
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
 
 
