@@ -305,3 +305,29 @@ def test_the_command_line_imports_through_the_same_code(app, make_list, tmp_path
     (tmp_path / "e.txt").write_bytes(b"")
     result = runner.invoke(args=["lists", "import", str(opt_out_list.id), str(tmp_path / "e.txt")])
     assert result.exit_code == 1 and "file: The file is empty." in result.output
+
+
+def test_a_chunk_is_one_transaction_and_a_failed_one_records_where_the_import_stopped(
+        app, api, make_list, monkeypatch):
+    app.config["OPTINTEL_MAX_BATCH"] = 2
+    opt_out_list = make_list()
+    import_id = upload(api, opt_out_list, b"a@example.com\nb@example.com\n\nc@example.com\n"
+                                          b"d@example.com\n").json["id"]
+    calls = []
+
+    def cursor_fails_at_the_second_chunk(adding, outcome):
+        calls.append(outcome.changed)
+        if len(calls) == 2:
+            raise RuntimeError("the database refused the cursor")
+        return {"added": ContactImport.__table__.c.added + outcome.changed}
+    monkeypatch.setattr(running, "_counted", cursor_fails_at_the_second_chunk)
+    assert running.run(import_id, slice_seconds=None) == "stopped"
+    # The second chunk's contacts and events went with its cursor; the first chunk's stayed.
+    assert values_of(opt_out_list) == ["a@example.com", "b@example.com"]
+    assert sorted(e.contact for e in events()) == ["a@example.com", "b@example.com"]
+    state = api.get(f"/email-lists/{opt_out_list.id}/imports/{import_id}").json
+    assert (state["status"], state["processed"], state["added"]) == ("failed", 2, 2)
+    assert state["error"] == "Stopped at line 3: an internal error; the lines before it were " \
+                             "imported."
+    db.session.refresh(opt_out_list)
+    assert opt_out_list.contact_count == 2
