@@ -9,14 +9,18 @@ export PORT
 
 .PHONY: run test setup db demo browser bench bench-log bench-import clean
 
+# When the pinned versions are installed already (requirements.txt merely newer than the
+# stamp), nothing is fetched: no network.
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 		{ rm -rf $(VENV); echo "Cannot create $(VENV) (on Debian: apt-get install python3-venv)" >&2; \
 		  exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-index \
+		-r requirements.txt 2>/dev/null || { \
+		$(BIN)/python -m pip install --quiet --upgrade pip && \
+		$(BIN)/python -m pip install --quiet -r requirements.txt; }
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -27,13 +31,25 @@ db: setup
 demo: db
 	$(BIN)/flask demo seed --if-empty
 
-# Web, one worker and, unless REDIS_URL points elsewhere, the embedded redis-server.
-# honcho gives the first process (web) the port of -p.
+# Web, one pool of workers (a process per core) and, unless REDIS_URL points elsewhere, the
+# embedded redis-server; honcho gives the first process (web) the port of -p. On Ctrl-C honcho
+# stops them all and exits with 130 even when each ended well (it prints each one's status):
+# the shell leaves the interrupt to honcho and takes that 130 for success. A SIGTERM that make
+# passes to the shell goes on to honcho, waited for until it has stopped everything.
 run: demo
-	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(REDIS_URL),web worker,)
+	@trap '' INT; trap 'kill -TERM $$honcho' TERM; \
+	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(REDIS_URL),web worker,) & honcho=$$!; \
+	while wait $$honcho; status=$$?; kill -0 $$honcho 2>/dev/null; do :; done; \
+	[ $$status -eq 130 ] || exit $$status
 
+# The whole suite, the benchmark smoke run included (-m "not bench" in PYTEST_ARGS leaves it out),
+# then its wall time and the database it ran on: SQLite unless TEST_DATABASE_URL is set.
 test: setup browser
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@echo "$(BIN)/python -m pytest -q $(PYTEST_ARGS)"; start=$$(date +%s); status=0; \
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS) || status=$$?; \
+	seconds=$$(( $$(date +%s) - start )); url="$${TEST_DATABASE_URL:-sqlite:}"; \
+	printf 'Suite time on %s: %d:%02d\n' "$${url%%[:+]*}" $$((seconds / 60)) $$((seconds % 60)); \
+	exit $$status
 
 # Browser tests drive Debian's chromium: installed when missing and we are root, else a note.
 browser:

@@ -1,12 +1,12 @@
 """Opt-Intel Event Tracking: the application factory."""
-import logging
 import os
 from pathlib import Path
 
 from flask import Flask
 
-from . import keys
+from . import keys, server_log
 from .config import ROOT, Config
+from .ids import IdConverter
 
 
 def create_app(config=None):
@@ -16,11 +16,12 @@ def create_app(config=None):
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"),
                 instance_path=str(Path(config.OPTINTEL_INSTANCE).absolute()))
+    # Every <int:...> of a route is an id the databases can hold (set before any route exists).
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(config)
     keys.init_app(app)
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    server_log.configure(app)
 
     from . import models  # noqa: F401  (tables must be known before migrate binds)
     from .extensions import api, csrf, db, login, migrate
@@ -32,12 +33,14 @@ def create_app(config=None):
     login.init_app(app)
     api.init_app(app)
 
-    from . import errors, template_helpers
+    from . import errors, request_input, security_headers, template_helpers
     errors.init_app(app)
+    request_input.init_app(app)
+    security_headers.init_app(app)
     template_helpers.init_app(app)
 
-    from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, settings, tracking,
-                   users)
+    from . import (api_keys, auth, campaigns, dashboard, lists, logs, mailers, public, settings,
+                   tracking, users)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(campaigns.bp, url_prefix="/campaigns")
@@ -48,6 +51,8 @@ def create_app(config=None):
     app.register_blueprint(users.bp, url_prefix="/users")
     app.register_blueprint(api_keys.bp, url_prefix="/api-keys")
     app.register_blueprint(tracking.bp, url_prefix="/tracking")
+    auth.throttling.init_app(app)
+    public.init_app(app)
 
     from .api import register as register_api
     register_api(app, api)

@@ -5,11 +5,14 @@ Each function validates everything first, raises Invalid with messages by field,
 changes the object; the caller commits."""
 import sqlalchemy as sa
 
+from . import secrets
+from .actions.credentials import MASK
 from .extensions import db
+from .ids import MAX_IDS, as_id, as_ids
 from .models import (Channel, Event, ListKind, Mailer, OptOutList, Role, Status,
                      Storage, User, campaign_lists, list_members)
 from .normalize import InvalidContact, normalize_domain, normalize_email
-from .validation import Collector
+from .validation import Collector, some_of
 
 _UNSET = object()
 
@@ -33,7 +36,8 @@ def _status(collector, value):
 def _user_with_role(collector, field, user_id, roles, what):
     if user_id in (None, ""):
         return None
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    user_id = as_id(user_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or user.role not in roles:
         collector.add(field, f"Choose a {what}.")
     return user
@@ -129,9 +133,12 @@ def _domains(errors, channel, raw):
 
 
 def _members(errors, opt_out_list, kind, member_ids):
-    ids = [int(i) for i in member_ids or [] if str(i).isdigit()]
-    if len(ids) != len(member_ids or []):
+    ids = as_ids(member_ids)
+    if ids is None:
         errors.add("members", "Members are list ids.")
+        return []
+    if len(ids) > MAX_IDS:
+        errors.add("members", f"At most {MAX_IDS:,} lists.")
         return []
     if kind != ListKind.GROUPED:
         if ids:
@@ -140,7 +147,7 @@ def _members(errors, opt_out_list, kind, member_ids):
     found = db.session.scalars(sa.select(OptOutList).where(OptOutList.id.in_(ids))).all()
     missing = set(ids) - {m.id for m in found}
     if missing:
-        errors.add("members", f"No such list: {', '.join(map(str, sorted(missing)))}.")
+        errors.add("members", f"No such list: {some_of(sorted(missing))}.")
     for member in found:
         if opt_out_list.id is not None and member.id == opt_out_list.id:
             errors.add("members", "A Grouped list cannot contain itself.")
@@ -152,8 +159,9 @@ def _members(errors, opt_out_list, kind, member_ids):
 
 
 def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
-                   mailer_ids=_UNSET, list_ids=_UNSET):
-    """Validate and set a campaign's fields; its lists are opt-out lists of its channel."""
+                   mailer_ids=_UNSET, list_ids=_UNSET, sms_auth_token=_UNSET):
+    """Validate and set a campaign's fields; its lists are opt-out lists of its channel. An SMS
+    campaign's Twilio auth token is stored encrypted: MASK keeps it, empty removes it."""
     errors = Collector()
     name = _text(errors, "name", name)
     status = _status(errors, status)
@@ -172,6 +180,8 @@ def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
             if opt_out_list.channel != campaign.channel:
                 errors.add("list_ids", f"{opt_out_list.name} is not an opt-out list of this "
                                        f"campaign's channel.")
+    if sms_auth_token is not _UNSET:
+        sms_auth_token = _sms_auth_token(errors, campaign, sms_auth_token)
     errors.raise_if_any()
     campaign.name, campaign.status = name, status
     if manager is not _UNSET:
@@ -180,19 +190,38 @@ def apply_campaign(campaign, *, name, status=Status.ACTIVE, manager_id=_UNSET,
         campaign.mailers = mailers
     if lists is not _UNSET:
         campaign.opt_out_lists = lists
+    if sms_auth_token is not _UNSET:
+        campaign.sms_auth_token_encrypted = secrets.encrypt(sms_auth_token)
     return campaign
 
 
+SMS_AUTH_TOKEN_LIMIT = 200
+
+
+def _sms_auth_token(errors, campaign, value):
+    """The token to store ("" for none), or _UNSET for the mask, which keeps the stored one."""
+    if value == MASK:
+        return _UNSET
+    value = (value or "").strip()
+    if value and campaign.channel != Channel.PHONE:
+        errors.add("sms_auth_token", "Only SMS campaigns have a Twilio auth token.")
+    elif len(value) > SMS_AUTH_TOKEN_LIMIT:
+        errors.add("sms_auth_token", f"At most {SMS_AUTH_TOKEN_LIMIT} characters.")
+    return value
+
+
 def _by_ids(errors, field, model, ids, what):
-    ids = list(ids or [])
-    if not all(str(i).isdigit() for i in ids):
+    ids = as_ids(ids)
+    if ids is None:
         errors.add(field, f"Give {what} ids.")
         return []
-    ids = [int(i) for i in ids]
+    if len(ids) > MAX_IDS:
+        errors.add(field, f"At most {MAX_IDS:,} {what}s.")
+        return []
     found = db.session.scalars(sa.select(model).where(model.id.in_(ids))).all() if ids else []
     missing = set(ids) - {row.id for row in found}
     if missing:
-        errors.add(field, f"No such {what}: {', '.join(map(str, sorted(missing)))}.")
+        errors.add(field, f"No such {what}: {some_of(sorted(missing))}.")
     return found
 
 
@@ -243,7 +272,8 @@ def apply_api_key(row, *, user_id, name=""):
     """Validate and set a new API key: the active user it acts as, and what it is for. The key
     in clear is left on `row.plain_key`, to be shown once; only its hash is stored."""
     errors = Collector()
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    user_id = as_id(user_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active:
         errors.add("user_id", "Choose an active user.")
     name = _text(errors, "name", name, required=False, limit=API_KEY_NAME_LIMIT)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from . import access
 from .events import outbox
 from .extensions import db
+from .ids import as_id
 from .models import Campaign, Contact, Mailer, OptOutList, ProjectSettings, Trigger
 from .models.columns import utcnow
 from .normalize import MD5_RE, InvalidContact, md5_of, normalize
@@ -56,13 +57,14 @@ def origin_for(opt_out_list, source, mailer_id=None, campaign_id=None, user=None
     campaign = None
     if campaign_id is not None:
         campaign = db.session.scalar(access.campaigns_using_list_query(opt_out_list)
-                                     .where(Campaign.id == campaign_id))
+                                     .where(Campaign.id == campaign_id)) \
+            if as_id(campaign_id) is not None else None
         if campaign is None:
             errors.add("campaign_id", f"No such {opt_out_list.channel.campaign_label} campaign: "
                                       f"{campaign_id}.")
-    if mailer_id is not None and db.session.scalar(
+    if mailer_id is not None and (as_id(mailer_id) is None or db.session.scalar(
             access.attributable_mailers_query(user, opt_out_list, campaign)
-            .where(Mailer.id == mailer_id)) is None:
+            .where(Mailer.id == mailer_id)) is None):
         errors.add("mailer_id", f"No such mailer: {mailer_id}.")
     errors.raise_if_any()
     return Origin(source, mailer_id, campaign_id)

@@ -1,8 +1,15 @@
-"""Error responses: JSON {"error": {...}} under /api/, an HTML page elsewhere."""
+"""Error responses: JSON {"error": {...}} under /api/, an HTML page elsewhere; and the request id
+that every response carries (X-Request-Id) and a 500 shows, under which the server's log holds
+its traceback, so that a report of an error finds it."""
+import uuid
+
 import marshmallow as ma
-from flask import render_template, request
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+from .server_log import stack_without_messages
+from .validation import first_lines
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
@@ -14,7 +21,12 @@ class ErrorDetailSchema(ma.Schema):
     message = ma.fields.String(required=True)
     by_field = ma.fields.Dict(data_key="fields", keys=ma.fields.String(),
                               values=ma.fields.List(ma.fields.String()),
-                              metadata={"description": "Messages by field, for invalid input."})
+                              metadata={"description": "Messages by field, for invalid input; "
+                                                       "past 100 of a field, a last one says "
+                                                       "how many there were."})
+    request_id = ma.fields.String(metadata={
+        "description": "Of a 500: the id under which the server's log holds what went wrong "
+                       "(also the X-Request-Id header of every answer)."})
 
 
 class ErrorSchema(ma.Schema):
@@ -23,15 +35,30 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorDetailSchema, required=True)
 
 
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def request_id():
+    """The id of the current request, made on first use."""
+    if "request_id" not in g:
+        g.request_id = uuid.uuid4().hex
+    return g.request_id
+
+
+def _with_request_id(response):
+    response.headers[REQUEST_ID_HEADER] = request_id()
+    return response
+
+
 def wants_json():
     return request.path.startswith("/api/")
 
 
 def api_error(status, message, fields=None, code=None):
-    """The body and status of an API error."""
+    """The body and status of an API error; at most the first 100 messages of a field."""
     error = {"code": code or CODES.get(status, "error"), "message": message}
     if fields:
-        error["fields"] = fields
+        error["fields"] = {name: first_lines(lines) for name, lines in fields.items()}
     return {"error": error}, status
 
 
@@ -61,6 +88,8 @@ def _message_of(exc):
 
 
 def handle_http_exception(exc):
+    if exc.code >= 500:
+        return handle_unexpected(exc)
     if wants_json():
         fields = _fields_of(exc)
         data = getattr(exc, "data", None) or {}
@@ -72,6 +101,14 @@ def handle_http_exception(exc):
     return render_template("errors/error.html", error=exc), exc.code
 
 
+def handle_too_large(exc):
+    """413 saying how large a request may be."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return handle_http_exception(RequestEntityTooLarge(
+        f"The request is too large: this server reads at most {limit:,} bytes "
+        f"({limit / 2**20:.3g} MB)."))
+
+
 def handle_csrf_error(exc):
     if wants_json():
         return api_error(400, exc.description)
@@ -79,14 +116,30 @@ def handle_csrf_error(exc):
 
 
 def handle_unexpected(exc):
-    """Any other exception (HTTPExceptions have their own handler): a 500 without details."""
+    """Any other exception, and 5xx ones: the traceback in the log under the request's id, and
+    an answer without details that gives the id."""
+    from .extensions import db  # (extensions imports this module)
+    # A failed statement leaves PostgreSQL's transaction aborted, and the page reads the user.
+    db.session.rollback()
+    failed = request_id()
+    # The path names ids only; the query string may hold a searched contact, so it stays out,
+    # and so do the exceptions' messages, which may quote a contact or a secret.
+    current_app.logger.error("Request %s failed: %s %s\n%s", failed, request.method, request.path,
+                             stack_without_messages(exc), extra={"request_id": failed})
+    error = exc if isinstance(exc, HTTPException) else InternalServerError()
     if wants_json():
-        return api_error(500, "Something went wrong on our side; it has been logged.")
-    return render_template("errors/error.html", error=InternalServerError()), 500
+        body, status = api_error(error.code, "Something went wrong on our side; it has been "
+                                             f"logged under request id {failed}.")
+        body["error"]["request_id"] = failed
+        return body, status
+    return render_template("errors/error.html", error=error, request_id=failed), error.code
 
 
 def init_app(app):
+    """Error handlers of every app, the test app's included, so that tests see what users see;
+    the request id on every response."""
+    app.after_request(_with_request_id)
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(RequestEntityTooLarge, handle_too_large)
     app.register_error_handler(HTTPException, handle_http_exception)
-    if not app.testing:
-        app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -24,9 +24,13 @@ login.login_message = "Please log in to open that page."
 
 
 class JsonApi(Api):
-    """flask-smorest Api whose errors are rendered by optintel.errors, for the API only."""
+    """flask-smorest Api whose errors are rendered by optintel.errors, for the API only.
+
+    Each operation documents the statuses it answers and no catch-all "default", so that the
+    document says which errors a client meets (and schemathesis holds the API to it)."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         pass

@@ -1,6 +1,8 @@
 """Keyset pagination by id, newest first: no OFFSET scans and no COUNT over the table."""
 from dataclasses import dataclass
 
+from .ids import to_id
+
 
 @dataclass
 class Page:
@@ -11,7 +13,7 @@ class Page:
 
 def keyset_page(session, query, id_column, args, per_page=50):
     """One page of `query` ordered by id_column descending, positioned by ?after= or ?before=."""
-    after, before = args.get("after", type=int), args.get("before", type=int)
+    after, before = args.get("after", type=to_id), args.get("before", type=to_id)
     if before is not None:
         rows = session.scalars(query.where(id_column > before).order_by(id_column.asc())
                                .limit(per_page + 1)).all()

@@ -1,6 +1,7 @@
-"""`{{name}}` placeholders (SPEC §6): their names and sample values, finding them in a rule's
-settings, the values an event gives them, and rendering with the escaping of where a value
-lands. Used by the actions, the rules' validation and Test Runs."""
+"""`{{name}}` placeholders (SPEC §6): their names and sample values, which of them a trigger's
+events give, finding them in a rule's settings, the values an event gives them, and rendering
+with the escaping of where a value lands. Used by the actions, the rules' validation and Test
+Runs."""
 import json
 import re
 from urllib.parse import quote
@@ -30,8 +31,28 @@ SAMPLES = {
     "source": "api",
     "occurred_at": "2026-01-15T09:30:00Z",
     "rule_id": "42",
+    # Meta events: the rule paused, resumed or whose delivery failed, and why.
+    "subject_rule_id": "17",
+    "subject_rule_level": "Email Opt-Out List",
+    "subject_rule_scope": "Email Opt-Out List: Main suppression list (#7)",
+    "subject_rule_action": "Ping URL",
+    "reason": "Every attempt failed for 24 h: 20 failed attempts in a row.",
+    "last_error": "503 Service Unavailable",
+    "delivery_id": "5001",
 }
 NAMES = tuple(SAMPLES)
+# What each kind of event gives: a contact event the names of SPEC §6; a meta event its subject
+# (a Delivery Failed event also the list and MD5 of the failed delivery's contact).
+SUBJECT_NAMES = ("subject_rule_id", "subject_rule_level", "subject_rule_scope",
+                 "subject_rule_action", "reason", "last_error", "delivery_id")
+META_NAMES = ("event_id", "trigger", "occurred_at", "rule_id", *SUBJECT_NAMES, "channel",
+              "list_id", "list_name", "contact_md5")
+CONTACT_NAMES = tuple(name for name in NAMES if name not in SUBJECT_NAMES)
+
+
+def names_for(trigger):
+    """The placeholder names that events of the trigger (a Trigger) give values to."""
+    return META_NAMES if trigger.is_meta else CONTACT_NAMES
 
 
 def used(text):
@@ -78,6 +99,9 @@ def values_for(events):
     mailers = _names(Mailer, Mailer.company_name, [e["mailer_id"] for e in events])
     values = {}
     for e in events:
+        if e["details"] is not None:
+            values[e["id"]] = _meta_values(e, lists)
+            continue
         contact = e["contact"] or ""
         values[e["id"]] = {
             "event_id": str(e["id"]), "trigger": str(e["trigger"]), "channel": str(e["channel"]),
@@ -91,6 +115,20 @@ def values_for(events):
             "source": str(e["source"]),
             "occurred_at": e["occurred_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+    return values
+
+
+def _meta_values(event, lists):
+    """The placeholder values of a meta event row."""
+    values = {name: "" for name in META_NAMES}
+    values.update({name: str(value) for name, value in event["details"].items()})
+    values.update(event_id=str(event["id"]), trigger=str(event["trigger"]),
+                  occurred_at=event["occurred_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  subject_rule_id=str(event["subject_rule_id"] or ""),
+                  delivery_id=str(event["subject_delivery_id"] or ""),
+                  channel=str(event["channel"] or ""), list_id=str(event["list_id"] or ""),
+                  list_name=lists.get(event["list_id"], ""),
+                  contact_md5=event["contact_md5"] or "")
     return values
 
 

@@ -1,6 +1,6 @@
 """Test Run: a rule's action run once, for real, through the workers, with values typed in its
 pop-up (Add/Remove actions only say what they would change). It is recorded as a test run,
-never as an event or a delivery."""
+never as an event or a delivery. A Test Run that succeeds resumes its rule if it was paused."""
 import logging
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from . import actions, placeholders
 from .actions.base import Outcome, Work
 from .actions.target_policy import project_policy
+from .deliveries import release
 from .deliveries.executor import timed_attempt
 from .extensions import db
 from .models import Campaign, Channel, DeliveryStatus, OptOutList, TestRun
@@ -127,6 +128,8 @@ def execute(run_id):
     run.response_headers, run.response_body = outcome.response_headers, outcome.response_body
     run.error, run.duration_ms, run.completed_at = outcome.error, outcome.duration_ms, utcnow()
     db.session.commit()
+    if outcome.succeeded and run.rule is not None and run.rule.is_paused:
+        release.resume(run.rule, run.rule.status, f"Test Run #{run.id} succeeded")
     return run
 
 

@@ -1,9 +1,10 @@
 """What every template may use: the menu, enums, masks and date formats."""
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
 
 from . import actions
-from .models import Channel, ContactSource, ListKind, Role, Status, Storage, Trigger
+from .meta_events import scope_label
+from .models import Channel, ContactSource, Level, ListKind, Role, Status, Storage, Trigger
 from .rules.presenting import action_settings_text, trigger_settings_text
 
 
@@ -37,6 +38,15 @@ def action_of(key):
     return actions.get(key)
 
 
+def tracking_tab_url(rule):
+    """The address of the Tracking tab that holds the rule."""
+    if rule.level == Level.PROJECT:
+        return url_for("settings.opt_intel_tracking")
+    endpoint, key = ("campaigns.tracking", "campaign_id") if rule.level.is_campaign else \
+        ("lists.tracking", "list_id")
+    return url_for(endpoint, channel=rule.level.channel.value, **{key: rule.scope_id})
+
+
 def trigger_label(value):
     return Trigger(value).label
 
@@ -54,5 +64,6 @@ def init_app(app):
                 "Status": Status, "ListKind": ListKind, "Storage": Storage, "Trigger": Trigger,
                 "ContactSource": ContactSource, "current_path": request.path,
                 "action_of": action_of, "trigger_label": trigger_label,
+                "tracking_tab_url": tracking_tab_url, "scope_label": scope_label,
                 "rule_trigger_settings": trigger_settings_text,
                 "rule_action_settings": lambda rule: action_settings_text(rule, current_user)}

@@ -1,4 +1,22 @@
-"""The error that domain changes raise for bad input: messages by field, shown beside them."""
+"""The error that domain changes raise for bad input: messages by field, shown beside them; and
+how much of bad input an answer echoes back."""
+
+# At most this many invalid values are named back in one answer, with how many there were.
+ECHOED = 100
+
+
+def some_of(values):
+    """Values for a message: "1, 2, 3", or the first ECHOED of them and how many there were."""
+    values = list(values)
+    shown = ", ".join(map(str, values[:ECHOED]))
+    return shown if len(values) <= ECHOED else f"{shown} … ({len(values):,} in all)"
+
+
+def first_lines(lines):
+    """Messages for a field: the first ECHOED of them, then one saying how many there were."""
+    if len(lines) <= ECHOED:
+        return lines
+    return [*lines[:ECHOED], f"… and {len(lines) - ECHOED:,} more ({len(lines):,} in all)."]
 
 
 class Invalid(Exception):

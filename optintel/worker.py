@@ -1,17 +1,26 @@
-"""The worker process: RQ's SimpleWorker on the Opt-Intel queues, which waits out Redis
-outages, plus a reconciler tick that one worker at a time runs."""
+"""The worker processes: RQ's SimpleWorker on the Opt-Intel queues, with the lease heartbeat
+and a reconciler tick (one worker at a time) beside it; it waits out Redis outages, and a warm
+shutdown sends nothing more and releases what it holds. `run` works in this process, `run_pool`
+runs several under RQ's worker pool, which starts a new one when one dies."""
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
+from rq.worker_pool import WorkerPool
 
 from . import imports, jobs, rule_test_runs
+from .deliveries import executor, leases
 from .deliveries.reconciler import reconcile
 from .events import outbox
 from .queue import QUEUES, redis_connection
+from .server_log import without_password
 from .tracking_log.pruning import prune
 
 log = logging.getLogger(__name__)
@@ -26,7 +35,7 @@ def wait_for_redis(conn, url):
         try:
             return conn.ping()
         except RedisError as exc:
-            log.warning("Waiting for Redis at %s: %s", url, exc)
+            log.warning("Waiting for Redis at %s: %s", without_password(url), exc)
             time.sleep(1)
 
 
@@ -55,26 +64,113 @@ def reconciler_tick(app, stop):
             if conn.set(PRUNER_LOCK, "1", nx=True, ex=PRUNE_EVERY):
                 with app.app_context():
                     prune()
-        except Exception:  # noqa: BLE001 — a failed tick (Redis or database away) waits for the next
+        except RedisError as exc:
+            log.warning("Reconciler tick: Redis unavailable (%s); retrying in %s s", exc, interval)
+        except Exception:  # noqa: BLE001 — a failed tick (database away) waits for the next
             log.exception("Reconciler tick failed; retrying in %s s", interval)
 
 
+def _end_quietly(signum, frame):
+    raise SystemExit(0)
+
+
+class Worker(SimpleWorker):
+    """One worker process: the app of this process (built here, after a pool's fork), the lease
+    heartbeat and, unless in burst mode, the reconciler tick beside RQ's work loop."""
+
+    def __init__(self, *args, **kwargs):
+        # Until the work loop handles them, a stop request simply ends the process.
+        signal.signal(signal.SIGINT, _end_quietly)
+        signal.signal(signal.SIGTERM, _end_quietly)
+        self.app = jobs.worker_app()
+        wait_for_redis(kwargs["connection"], self.app.config["REDIS_URL"])
+        # A job's description quotes its arguments: a Retry all's filter holds the contact
+        # searched for.
+        kwargs["log_job_description"] = False
+        super().__init__(*args, **kwargs)
+        self.lost_redis = self.stopping = False
+        self._reconciling = threading.Event()
+
+    def work(self, burst=False, logging_level=None, **options):
+        """RQ's work loop until stopped, or until Redis is lost (then `lost_redis` is set)."""
+        # Retries are scheduled in the database, not by RQ's scheduler (another process).
+        options["with_scheduler"] = False
+        holding = threading.Event()
+        threading.Thread(target=leases.heartbeat, args=(self.app, holding), daemon=True,
+                         name="heartbeat").start()
+        if not burst:
+            threading.Thread(target=reconciler_tick, args=(self.app, self._reconciling),
+                             daemon=True, name="reconciler").start()
+        try:
+            # The app's log configuration decides the level (server_log).
+            return super().work(burst, None, **options)
+        except RedisError as exc:
+            if not self.stopping:
+                log.warning("Lost Redis (%s); reconnecting", exc)
+                self.lost_redis = True
+            return False
+        finally:
+            self._reconciling.set()
+            holding.set()
+            _exit_without_waiting_for_abandoned_attempts()
+
+    def request_stop(self, signum, frame):
+        """A warm shutdown: the batch in hand sends nothing more, and the reconciler stops."""
+        self.stopping = True
+        executor.stop()
+        self._reconciling.set()
+        super().request_stop(signum, frame)
+
+    def set_shutdown_requested_date(self):
+        """RQ notes a warm shutdown in Redis (from the signal handler); when Redis stopped
+        first, the note is left out rather than breaking off the batch in hand."""
+        try:
+            super().set_shutdown_requested_date()
+        except RedisError as exc:
+            log.info("Redis stopped before this worker; the shutdown is not noted there (%s)",
+                     exc)
+
+    def execute_job(self, job, queue):
+        """RQ's execution; when Redis went away first during a shutdown (as under `make run`),
+        the database holds the outcome and the worker just stops."""
+        try:
+            super().execute_job(job, queue)
+        except RedisError as exc:
+            if not self.stopping:
+                raise
+            log.info("Redis stopped before this worker; the database holds the outcome of job "
+                     "%s", job.id)
+            raise StopRequested() from exc
+
+
+def _exit_without_waiting_for_abandoned_attempts():
+    """Attempts left running at a shutdown (their deliveries released) would hold the process
+    until their timeouts: end it now."""
+    if executor.left_running():
+        log.info("Exiting without waiting for %d attempt(s) left running",
+                 executor.left_running())
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
 def run(app, burst=False):
-    """Work the queues until stopped; a lost Redis connection is waited out, not fatal."""
+    """Work the queues in this process until stopped; a lost Redis connection is waited out, not
+    fatal."""
     jobs.use_app(app)
     conn = redis_connection(app)
-    stop = threading.Event()
-    if not burst:
-        threading.Thread(target=reconciler_tick, args=(app, stop), daemon=True,
-                         name="reconciler").start()
-    try:
-        while True:
-            wait_for_redis(conn, app.config["REDIS_URL"])
-            try:
-                SimpleWorker(list(QUEUES), connection=conn).work(burst=burst)
-                return
-            except RedisError as exc:
-                log.warning("Lost Redis (%s); reconnecting", exc)
-                time.sleep(1)
-    finally:
-        stop.set()
+    while True:
+        worker = Worker(list(QUEUES), connection=conn)
+        worker.work(burst=burst)
+        if not worker.lost_redis:
+            return
+        time.sleep(1)
+
+
+def run_pool(app, processes, burst=False):
+    """Run `processes` worker processes under RQ's worker pool, which starts a new one when one
+    dies, until stopped; each builds its own app after the fork."""
+    pool = WorkerPool(list(QUEUES), connection=redis_connection(app), num_workers=processes,
+                      worker_class=Worker)
+    pool.start(burst=burst)

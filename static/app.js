@@ -45,3 +45,14 @@ document.addEventListener("htmx:confirm", (event) => {
     event.detail.issueRequest(true);
   }
 });
+// Behaviour that templates would otherwise write inline, which the Content-Security-Policy
+// forbids: a button with data-close-dialog closes its dialog; a form with data-confirm asks
+// before it is sent.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-close-dialog]");
+  if (button) button.closest("dialog")?.close();
+});
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});

@@ -29,7 +29,7 @@ def test_add_emails_normalises_and_records_events(api, make_list, make_mailer, m
         "emails": [" Ann@Example.COM ", "bob@example.com"], "mailer_id": mailer.id,
         "campaign_id": campaign.id})
     assert response.status_code == 200
-    assert response.json == {"added": 2, "existing": 0, "invalid": []}
+    assert response.json == {"added": 2, "existing": 0, "invalid": [], "invalid_count": 0}
     assert contacts_of(opt_out_list) == [("ann@example.com", md5("ann@example.com")),
                                          ("bob@example.com", md5("bob@example.com"))]
     assert [(e.trigger.value, e.contact, e.source.value, e.mailer_id, e.campaign_id)
@@ -91,7 +91,7 @@ def test_remove_phones(api, make_list):
     api.post(f"/phone-lists/{opt_out_list.id}/phones-add", json={"phones": ["650-253-0000"]})
     response = api.post(f"/phone-lists/{opt_out_list.id}/phones-remove",
                         json={"phones": ["+1 650 253 0000"]})
-    assert response.json == {"removed": 1, "missing": 0, "invalid": []}
+    assert response.json == {"removed": 1, "missing": 0, "invalid": [], "invalid_count": 0}
     assert contacts_of(opt_out_list) == []
 
 

@@ -19,8 +19,8 @@ from tests.conftest import ApiClient, free_port
 SUMMARY = {"id", "rule_id", "action", "status", "attempts", "last_response_status",
            "next_attempt_at"}
 ITEM = SUMMARY | {"event_id", "note", "created_at", "updated_at"}
-ATTEMPT = {"number", "started_at", "duration_ms", "succeeded", "request", "response_status",
-           "response_headers", "response_body", "error"}
+ATTEMPT = {"number", "state", "started_at", "duration_ms", "succeeded", "request",
+           "response_status", "response_headers", "response_body", "error"}
 SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
@@ -96,7 +96,8 @@ def test_a_delivery_with_its_attempts_and_no_secrets(api, make_list):
     assert delivery["next_attempt_at"] is None
     [attempt] = delivery["attempts"]
     assert set(attempt) == ATTEMPT
-    assert (attempt["number"], attempt["succeeded"], attempt["response_status"]) == (1, False, None)
+    assert (attempt["number"], attempt["state"], attempt["succeeded"],
+            attempt["response_status"]) == (1, "completed", False, None)
     assert attempt["error"] and attempt["duration_ms"] >= 0
     assert attempt["request"]["method"] == "POST"
     assert attempt["request"]["body"] == '{"email": "ann@example.com"}'

@@ -37,6 +37,7 @@ def group_alive(pgid):
     return True
 
 
+@pytest.mark.bench
 def test_a_small_benchmark_run_delivers_everything_and_prints_positive_figures():
     figures = run_bench("--contacts", str(CONTACTS), "--workers", "1", "--steady-seconds",
                         str(STEADY_SECONDS), "--naive-sample", str(NAIVE_SAMPLE))

@@ -177,7 +177,7 @@ def test_tabs_and_the_tracking_tab(as_admin, make_campaign):
 def test_delete_asks_for_confirmation_then_deletes(as_admin, make_campaign, make_mailer):
     campaign = make_campaign(name="Unused", mailers=[make_mailer()])
     page = as_admin.get("/campaigns/email/").get_data(as_text=True)
-    assert 'onsubmit="return confirm(' in page and "Delete the campaign Unused?" in page
+    assert 'data-confirm="Delete the campaign Unused?"' in page
     response = as_admin.post_form(f"/campaigns/email/{campaign.id}/delete", follow_redirects=True)
     assert "Campaign “Unused” deleted." in response.get_data(as_text=True)
     assert _names() == set()

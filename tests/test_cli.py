@@ -1,5 +1,6 @@
 """The `flask` commands for operators: users, API keys, demo data, list imports."""
 import os
+import re
 import subprocess
 import sys
 
@@ -122,6 +123,27 @@ def test_demo_seed_creates_a_working_installation(flask_cli, web):
     assert set(triggers) == {Trigger.CONTACT_ADDED, Trigger.CONTACT_DELETED}
     response = web.post_form("/login", {"email": "admin@example.com", "password": DEMO_PASSWORD})
     assert response.status_code == 302
+
+
+def test_demo_seed_shows_the_unsubscribe_links_and_the_stop_webhook(flask_cli, web):
+    result = flask_cli("demo", "seed")
+    spring = db.session.scalar(sa.select(Campaign).where(Campaign.channel == Channel.EMAIL))
+    reminders = db.session.scalar(sa.select(Campaign).where(Campaign.channel == Channel.PHONE))
+    assert f"on the Settings tab of the email campaign “{spring.name}”" in result.output
+    assert f"http://127.0.0.1:5000/sms/{reminders.id}/inbound" in result.output
+    assert f"flask demo sms-reply {reminders.id} +12025550123 STOP" in result.output
+    assert [lst.name for lst in spring.receiving_lists] == ["Unsubscribes"]
+    assert reminders.receiving_lists and reminders.sms_auth_token_encrypted
+    assert db.session.scalars(sa.select(Contact.source).distinct().where(
+        Contact.list_id == reminders.receiving_lists[0].id)).all() == [ContactSource.SMS_REPLY]
+    web.post_form("/login", {"email": "manager@example.com", "password": DEMO_PASSWORD})
+    page = web.get(f"/campaigns/email/{spring.id}/edit").get_data(as_text=True)
+    assert {"northwind", "bluebird"} <= set(re.findall(r'data-mailer="([^"]+)"', page))
+    link = re.search(r'href="http://localhost(/unsubscribe\?t=[^"]+)"', page).group(1)
+    page = web.post(link, data={"email": "demo.reader@example.com"}).get_data(as_text=True)
+    assert "You are unsubscribed" in page
+    page = web.get(f"/campaigns/phone/{reminders.id}/edit").get_data(as_text=True)
+    assert f"http://localhost/sms/{reminders.id}/inbound" in page
 
 
 def test_demo_seed_if_empty_keeps_an_installation_as_it_is(flask_cli):

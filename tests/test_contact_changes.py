@@ -227,7 +227,8 @@ def test_no_contact_is_deleted_when_its_event_cannot_be_written(make_list):
 
 def test_origin_for_checks_mailer_and_campaign(make_list, make_mailer, make_campaign):
     opt_out_list, mailer = make_list(), make_mailer()
-    email_campaign, sms_campaign = make_campaign(), make_campaign(Channel.PHONE)
+    email_campaign = make_campaign(lists=[opt_out_list], mailers=[mailer])
+    sms_campaign = make_campaign(Channel.PHONE)
     origin = origin_for(opt_out_list, ContactSource.API, mailer.id, email_campaign.id)
     assert origin == Origin(ContactSource.API, mailer.id, email_campaign.id)
     with pytest.raises(Invalid) as refused:

@@ -22,8 +22,8 @@ from tests.installs import config, default_env, flask
 OLD = TestConfig.OPTINTEL_ENCRYPTION_KEY
 MESSAGE = {"from": "alerts@optintel.example", "to": ["compliance@example.com"],
            "subject": "Opt-out on {{list_name}}", "body": "{{contact}} was added."}
-PING = {"method": "POST", "url": "http://127.0.0.1:9/hook", "headers": {}, "content_type": "json",
-        "body": "{}", "timeout": 10,
+PING = {"method": "POST", "url": "http://127.0.0.1:9/hook", "headers": {}, "secret_headers": [],
+        "content_type": "json", "body": "{}", "timeout": 10,
         "signing_secret": "whsec_" + base64.b64encode(b"a rule's signing secret").decode()}
 
 
@@ -40,9 +40,10 @@ def with_keys(database_url, keys):
                 **{**KEYS, "OPTINTEL_ENCRYPTION_KEYS": ",".join(keys)})
 
 
-def test_the_encrypted_columns_are_the_rules_secrets_and_the_smtp_password():
+def test_the_encrypted_columns_are_the_rules_secrets_the_smtp_password_and_sms_auth_tokens():
     assert {f"{c.table.name}.{c.name}" for c in encrypted_columns()} == {
-        "tracking_rules.secret_settings", "project_settings.smtp_password_encrypted"}
+        "tracking_rules.secret_settings", "project_settings.smtp_password_encrypted",
+        "campaigns.sms_auth_token_encrypted"}
 
 
 def test_rotate_reencrypts_the_rules_secret_and_the_smtp_password_for_the_new_key_alone(

@@ -18,18 +18,21 @@ PIPELINE = (
     ("event", ("optintel.events",)),
     ("dispatch", ("optintel.deliveries.dispatch",)),
     ("delivery", ("optintel.deliveries.queueing", "optintel.deliveries.reconciler",
-                  "optintel.deliveries.retry_by_hand")),
-    ("execute", ("optintel.deliveries.executor",)),
-    ("attempt", ("optintel.deliveries.attempts", "optintel.deliveries.retries")),
+                  "optintel.deliveries.retry_by_hand", "optintel.deliveries.release")),
+    ("execute", ("optintel.deliveries.executor", "optintel.deliveries.leases")),
+    ("attempt", ("optintel.deliveries.attempts", "optintel.deliveries.retries",
+                 "optintel.deliveries.circuit_breaker", "optintel.deliveries.endpoint_health",
+                 "optintel.deliveries.pause_notices")),
     ("log", ("optintel.tracking_log",)),
 )
 # The packages whose every module must have a stage above.
 PIPELINE_PACKAGES = ("events", "deliveries", "tracking_log")
 # Modules that serve requests: blueprints, the API, the CLI, and the view helpers.
 VIEW_PACKAGES = {"api", "api_keys", "auth", "campaigns", "commands", "dashboard", "lists", "logs",
-                 "mailers", "settings", "tracking", "users"}
+                 "mailers", "public", "settings", "tracking", "users"}
 VIEW_MODULES = {"optintel", "optintel.bulk_views", "optintel.crud", "optintel.errors",
                 "optintel.extensions", "optintel.guards", "optintel.rendering",
+                "optintel.request_input", "optintel.security_headers",
                 "optintel.template_helpers", "optintel.uploads"}
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"),
                  ("flask_login", "current_user")}

@@ -240,7 +240,7 @@ def test_tabs_and_the_tracking_tab(as_admin, make_list):
 def test_delete_asks_for_confirmation_then_deletes(as_admin, make_list):
     lst = make_list(name="Unused")
     page = as_admin.get("/lists/email/").get_data(as_text=True)
-    assert 'onsubmit="return confirm(' in page and "Delete the opt-out list Unused?" in page
+    assert 'data-confirm="Delete the opt-out list Unused?"' in page
     response = as_admin.post_form(f"/lists/email/{lst.id}/delete", follow_redirects=True)
     assert "Opt-out list “Unused” deleted." in response.get_data(as_text=True)
     assert _names() == set()

@@ -254,7 +254,8 @@ def test_filters_form_keeps_the_values_and_the_address_drops_empty_ones(as_admin
 @pytest.mark.parametrize("query, field, message", [
     ("date_from=yesterday", "date_from", "Give a date as YYYY-MM-DD."),
     ("date_to=2024-13-01", "date_to", "Give a date as YYYY-MM-DD."),
-    ("status=done", "status", "Choose one of: pending, succeeded, retrying, failed, skipped."),
+    ("status=done", "status", "Choose one of: pending, succeeded, retrying, failed, skipped, "
+                              "held."),
     ("level=galaxy", "level", "Choose one of:"),
     ("list_id=first", "list_id", "Give a number."),
     ("rule_id=-1", "rule_id", "Give a number."),

@@ -81,9 +81,10 @@ def test_blank_values_filter_nothing_and_text_is_tidied(app):
     ("date_to", "12/01/2024", "Give a date as YYYY-MM-DD."),
     ("level", "galaxy", "Choose one of: project, email_campaign, sms_campaign, email_list, "
                         "phone_list."),
-    ("trigger", "moved", "Choose one of: contact_added, contact_deleted."),
+    ("trigger", "moved", "Choose one of: contact_added, contact_deleted, rule_paused, "
+                         "rule_resumed, delivery_failed."),
     ("action", "fax", "Choose one of: ping_url, smtp, add_to_list, remove_from_list, slack."),
-    ("status", "done", "Choose one of: pending, succeeded, retrying, failed, skipped."),
+    ("status", "done", "Choose one of: pending, succeeded, retrying, failed, skipped, held."),
     ("scope_id", "x", "Give a number."),
     ("list_id", "-3", "Give a number."),
     ("mailer_id", "1e3", "Give a number."),

@@ -87,6 +87,8 @@ class Action:
     reply_label = "Body (excerpt)"
     # Whether a Test Run only says what the action would change, changing nothing.
     test_changes_nothing = False
+    # Whether it needs the event's contact (so cannot act on meta events).
+    acts_on_contact = False
 
     def clean(self, raw, context, stored=None):
         """Validated settings from raw input (API JSON or form data), where MASK stands for a

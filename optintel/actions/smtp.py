@@ -20,7 +20,9 @@ def split_addresses(value):
     """Addresses from a list, or from text separated by commas or new lines."""
     if isinstance(value, str):
         value = value.replace(",", "\n").splitlines()
-    return [v.strip() for v in value or [] if isinstance(v, str) and v.strip()]
+    if not isinstance(value, list):
+        return []
+    return [v.strip() for v in value if isinstance(v, str) and v.strip()]
 
 
 class SmtpForm(Form):

@@ -7,6 +7,7 @@ from wtforms import Form, SelectField
 from ..access import may_reference_list
 from ..contact_changes import ListNotWritable, Origin
 from ..extensions import db
+from ..ids import as_id
 from ..models import Contact, ContactSource, OptOutList
 from .base import Action, Outcome
 
@@ -24,6 +25,7 @@ class TargetListAction(Action):
     reply_label = "Result"
     settings_doc = "{list_id}"
     test_changes_nothing = True
+    acts_on_contact = True
 
     def target_list_id(self, settings):
         return settings.get("list_id")
@@ -77,8 +79,8 @@ class TargetListAction(Action):
         return "changed" if result.changed else "unchanged (nothing to do)"
 
     def validate(self, raw, context, errors):
-        list_id = raw.get("list_id")
-        target = db.session.get(OptOutList, int(list_id)) if str(list_id or "").isdigit() else None
+        list_id = as_id(raw.get("list_id"))
+        target = db.session.get(OptOutList, list_id) if list_id is not None else None
         if target is None or (context.user is not None and
                               not may_reference_list(context.user, target)):
             # Someone else's list reads as missing: existence must not leak.

@@ -2,10 +2,13 @@
 from datetime import timedelta
 from http import HTTPStatus
 
-from flask import abort, g, request
+from flask import g, request
 from flask_login import current_user
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from .. import request_input
 from ..contact_changes import ListNotWritable
 from ..errors import api_error
 from ..extensions import csrf, db
@@ -43,13 +46,47 @@ def list_not_writable(exc):
     return api_error(409, str(exc))
 
 
+class ApiParser(FlaskParser):
+    """webargs' parser reading JSON bodies with request_input: too deep, NaN, a NUL or not JSON
+    is a 400."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
+        data = req.get_data(cache=True)
+        if not data:
+            return missing
+        try:
+            return request_input.loads(data)
+        except request_input.Refused as exc:
+            abort(400, message=str(exc))
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest Blueprint with ApiParser, whose JSON bodies document their 413 (larger
+    than MAX_CONTENT_LENGTH); fails_with documents the 400 of every endpoint."""
+
+    ARGUMENTS_PARSER = ApiParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(view):
+            view = parse(view)
+            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            return self.alt_response(status, response=status.name)(view)
+        return decorator
+
+
 def blueprint(url_prefix, description, roles=None):
     """A blueprint of the API at PREFIX + url_prefix: Bearer key required, and one of `roles`
     when given (else 403); domain errors as JSON.
 
     Named after its URL ("/email-lists": "api-email-lists"), apart from the pages' blueprints."""
-    bp = Blueprint("api" + url_prefix.replace("/", "-"), __name__, url_prefix=PREFIX + url_prefix,
-                   description=description)
+    bp = ApiBlueprint("api" + url_prefix.replace("/", "-"), __name__,
+                      url_prefix=PREFIX + url_prefix, description=description)
     bp.before_request(authenticate)
     if roles is not None:
         @bp.before_request
@@ -62,9 +99,11 @@ def blueprint(url_prefix, description, roles=None):
 
 
 def fails_with(bp, *statuses):
-    """Document the error answers of an endpoint, each with the {"error": ...} body."""
+    """Document the error answers of an endpoint, each with the {"error": ...} body: those of
+    every endpoint (400 for a request no endpoint reads, such as a NUL in a text; 401) and
+    `statuses`."""
     def decorator(view):
-        for status in (HTTPStatus.UNAUTHORIZED, *statuses):
+        for status in sorted({HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, *statuses}):
             view = bp.alt_response(status, response=HTTPStatus(status).name)(view)
         return view
     return decorator

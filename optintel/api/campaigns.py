@@ -11,7 +11,12 @@ from ..guards import admin_only
 from ..models import Campaign, Channel
 from . import blueprint, fails_with
 from .crud import delete_unless_in_use, save
-from .schemas import CampaignChangesSchema, CampaignSchema, NewCampaignSchema
+from .schemas import (CampaignChangesSchema, CampaignSchema, NewCampaignSchema,
+                      NewSmsCampaignSchema, SmsCampaignChangesSchema, SmsCampaignSchema)
+
+# (campaign, changes, new campaign) schemas by channel: SMS campaigns add their auth token.
+SCHEMAS = {Channel.EMAIL: (CampaignSchema, CampaignChangesSchema, NewCampaignSchema),
+           Channel.PHONE: (SmsCampaignSchema, SmsCampaignChangesSchema, NewSmsCampaignSchema)}
 
 
 def _forbid_admin_changes(campaign, changes):
@@ -30,13 +35,14 @@ def _forbid_admin_changes(campaign, changes):
 def campaigns_blueprint(channel, url):
     """The blueprint of one channel's campaigns, at /api/v1/email-campaigns or /sms-campaigns."""
     bp = blueprint(url, f"{channel.campaign_label} campaigns.", access.AREAS["campaigns"])
+    schema, changes_schema, new_schema = SCHEMAS[channel]
 
     def get_campaign(campaign_id):
         return access.campaign_for(current_user, campaign_id, channel) or abort(404)
 
     @bp.route("", methods=["GET"])
     @fails_with(bp, 403)
-    @bp.response(200, CampaignSchema(many=True))
+    @bp.response(200, schema(many=True))
     def index():
         """The campaigns the caller may open, oldest first."""
         query = access.visible_campaigns_query(current_user, channel).order_by(Campaign.id)
@@ -45,23 +51,23 @@ def campaigns_blueprint(channel, url):
     @bp.route("", methods=["POST"])
     @fails_with(bp, 400, 403)
     @admin_only
-    @bp.arguments(NewCampaignSchema)
-    @bp.response(201, CampaignSchema)
+    @bp.arguments(new_schema)
+    @bp.response(201, schema)
     def create(values):
         """Create a campaign (Global Admin)."""
         return save(Campaign(channel=channel), catalog.apply_campaign, values)
 
     @bp.route("/<int:campaign_id>", methods=["GET"])
     @fails_with(bp, 403, 404)
-    @bp.response(200, CampaignSchema)
+    @bp.response(200, schema)
     def show(campaign_id):
         """One campaign."""
         return get_campaign(campaign_id)
 
     @bp.route("/<int:campaign_id>", methods=["PATCH"])
     @fails_with(bp, 400, 403, 404)
-    @bp.arguments(CampaignChangesSchema)
-    @bp.response(200, CampaignSchema)
+    @bp.arguments(changes_schema)
+    @bp.response(200, schema)
     def update(changes, campaign_id):
         """Change some fields of a campaign; the manager by a Global Admin only."""
         campaign = get_campaign(campaign_id)

@@ -7,6 +7,7 @@ from ..access import may_manage_scope_of
 from ..extensions import db
 from ..models import ActionType, DeliveryStatus, Level, LogAccess, TestRun, Trigger
 from . import blueprint, fails_with
+from .fields import Integer
 
 bp = blueprint("/test-runs", "Test Runs of tracking rules (started with POST "
                "/tracking-rules/{id}/test-run): never events nor deliveries. Each caller sees "
@@ -21,11 +22,11 @@ class TestRunValuesSchema(Schema):
 
 
 class TestRunSchema(Schema):
-    id = fields.Integer()
-    rule_id = fields.Integer(allow_none=True, metadata={"description": "null once the rule is "
-                                                                       "deleted."})
+    id = Integer()
+    rule_id = Integer(allow_none=True, metadata={"description": "null once the rule is "
+                                                               "deleted."})
     level = fields.Enum(Level, by_value=True)
-    scope_id = fields.Integer(allow_none=True)
+    scope_id = Integer(allow_none=True)
     trigger = fields.Enum(Trigger, by_value=True)
     action = fields.Enum(ActionType, by_value=True)
     status = fields.Enum(DeliveryStatus, by_value=True, metadata={
@@ -37,14 +38,14 @@ class TestRunSchema(Schema):
 class TestRunDetailSchema(TestRunSchema):
     request = fields.Dict(metadata={"description": "What was sent, secrets masked; for Add/Remove "
                                                    "actions what would be changed (dry_run)."})
-    response_status = fields.Integer(allow_none=True, metadata={
+    response_status = Integer(allow_none=True, metadata={
         "description": "The HTTP status or SMTP reply code, if an answer came."})
     response_headers = fields.Dict()
     response_body = fields.String(metadata={
         "description": "The first 4 KB of the response body, the SMTP server's reply, or for "
                        "Add/Remove actions the sentence saying what would change."})
     error = fields.String(metadata={"description": "Why it failed, if it did."})
-    duration_ms = fields.Integer()
+    duration_ms = Integer()
     completed_at = fields.DateTime(allow_none=True)
 
 

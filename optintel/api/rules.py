@@ -5,14 +5,18 @@ from marshmallow import Schema, fields, validate
 
 from .. import actions, rule_test_runs
 from ..access import visible_rule, visible_rules_query
+from ..deliveries import release
 from ..extensions import db
-from ..models import ActionType, Level, Status, TrackingRule, Trigger
+from ..models import ActionType, Level, RuleStatus, TrackingRule, Trigger
 from ..rules.presenting import rule_json, with_adjacent
 from ..rules.validation import save_rule
 from . import blueprint, fails_with
+from .fields import IdList, Integer
 from .rule_test_runs import TestRunSchema, TestRunValuesSchema
 
-bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted, do an action.")
+bp = blueprint("/tracking-rules", "Tracking rules: when a contact is added or deleted (or, at "
+               "Project level, a rule is paused or resumed, or a delivery fails for good), do "
+               "an action.")
 
 ACTION_SETTINGS = (
     "Depends on the action. "
@@ -29,50 +33,73 @@ def _one_of(enum):
     return validate.OneOf([m.value for m in enum])
 
 
+STATUS = ("active or disabled. A rule whose deliveries keep failing is paused by the workers "
+          "(status paused, see paused_reason): its deliveries are held; set active to resume it "
+          "and release them, oldest first. paused cannot be set, only kept (422 otherwise).")
+TRIGGER = ("contact_added or contact_deleted; at Project level also rule_paused, rule_resumed "
+           "and delivery_failed (meta events: no trigger settings, no Add/Remove actions, "
+           "their own placeholders).")
+
+
 class TriggerSettingsSchema(Schema):
-    contact_list_ids = fields.List(fields.Integer(), metadata={
+    contact_list_ids = IdList(metadata={
         "description": "Project level only. Empty: any list."})
-    mailer_ids = fields.List(fields.Integer(), metadata={
+    mailer_ids = IdList(metadata={
         "description": "Project and campaign levels. Empty: any mailer."})
 
 
 class RuleChangesSchema(Schema):
     """The fields to change; the others keep their values."""
 
-    trigger = fields.String(validate=_one_of(Trigger))
+    trigger = fields.String(validate=_one_of(Trigger), metadata={"description": TRIGGER})
     action = fields.String(validate=_one_of(ActionType), metadata={
         "description": "Changing the action needs its action_settings too."})
     trigger_settings = fields.Nested(TriggerSettingsSchema)
     action_settings = fields.Dict(metadata={"description": ACTION_SETTINGS})
-    status = fields.String(validate=_one_of(Status))
+    status = fields.String(validate=_one_of(RuleStatus), metadata={"description": STATUS})
 
 
 class NewRuleSchema(RuleChangesSchema):
     level = fields.String(required=True, validate=_one_of(Level))
-    scope_id = fields.Integer(allow_none=True, load_default=None, metadata={
+    scope_id = Integer(allow_none=True, load_default=None, metadata={
         "description": "The campaign or list id; null for the project level."})
-    trigger = fields.String(required=True, validate=_one_of(Trigger))
+    trigger = fields.String(required=True, validate=_one_of(Trigger),
+                            metadata={"description": TRIGGER})
     action = fields.String(required=True, validate=_one_of(ActionType))
     trigger_settings = fields.Nested(TriggerSettingsSchema, load_default=dict)
     action_settings = fields.Dict(required=True, metadata={"description": ACTION_SETTINGS})
-    status = fields.String(validate=_one_of(Status), load_default=Status.ACTIVE.value)
+    status = fields.String(validate=_one_of(RuleStatus), load_default=RuleStatus.ACTIVE.value,
+                           metadata={"description": STATUS})
 
 
 class RuleSchema(NewRuleSchema):
-    id = fields.Integer()
+    id = Integer()
     author = fields.String(allow_none=True, metadata={"description": "Email of who created it."})
     created_at = fields.String()
     updated_at = fields.String()
-    adjacent_rule_ids = fields.List(fields.Integer(), metadata={
+    adjacent_rule_ids = fields.List(Integer(), metadata={
         "description": "Other active rules that would fire on a same event."})
+    status = fields.String(validate=_one_of(RuleStatus), metadata={
+        "description": "active, disabled, or paused: its deliveries kept failing, they are held "
+                       "until it is set active again."})
+    paused_reason = fields.String(metadata={
+        "description": "Why the rule was paused; emptied when it resumes (a paused rule set "
+                       "disabled keeps it, and its deliveries stay held until it is active)."})
+    paused_at = fields.String(allow_none=True, metadata={"description": "ISO 8601, UTC."})
+    consecutive_failures = Integer(metadata={
+        "description": "Failed attempts of its deliveries in a row; a success starts again. "
+                       "Project Settings' thresholds pause it."})
+    last_error = fields.String(metadata={
+        "description": "What its target said when an attempt last failed (the status and the "
+                       "start of the answer, or the error), contacts masked."})
 
 
 class RuleFilterSchema(Schema):
     level = fields.String(validate=_one_of(Level))
-    scope_id = fields.Integer()
+    scope_id = Integer()
     trigger = fields.String(validate=_one_of(Trigger))
     action = fields.String(validate=_one_of(ActionType))
-    status = fields.String(validate=_one_of(Status))
+    status = fields.String(validate=_one_of(RuleStatus))
 
 
 def _visible_rule(rule_id):
@@ -80,12 +107,13 @@ def _visible_rule(rule_id):
 
 
 def _save(rule, data):
+    was = rule.status
     try:
         save_rule(rule, data, current_user)
     except PermissionError as exc:
         abort(403, message=str(exc))
     db.session.add(rule)
-    db.session.commit()
+    release.commit_change(rule, was, current_user)
     return rule_json(*with_adjacent([rule])[0])
 
 
@@ -124,7 +152,8 @@ def show(rule_id):
 @bp.arguments(RuleChangesSchema)
 @bp.response(200, RuleSchema)
 def update(changes, rule_id):
-    """Change some fields of a rule; level and scope stay."""
+    """Change some fields of a rule; level and scope stay. `"status": "active"` resumes a paused
+    rule: its held deliveries go to the workers, oldest first."""
     return _save(_visible_rule(rule_id), changes)
 
 
@@ -132,8 +161,10 @@ def update(changes, rule_id):
 @fails_with(bp, 404)
 @bp.response(204)
 def delete(rule_id):
-    """Delete a rule."""
-    db.session.delete(_visible_rule(rule_id))
+    """Delete a rule; its held deliveries, if it was paused, are skipped."""
+    rule = _visible_rule(rule_id)
+    release.skip_held(rule)
+    db.session.delete(rule)
     db.session.commit()
 
 

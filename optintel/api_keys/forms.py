@@ -5,13 +5,14 @@ from wtforms.validators import DataRequired, Length
 
 from ..catalog import API_KEY_NAME_LIMIT
 from ..extensions import db
+from ..ids import to_id
 from ..models import User
 
 
 class ApiKeyForm(FlaskForm):
     """A new API key: whose it is and what it is for; catalog.apply_api_key issues it."""
 
-    user_id = SelectField("User", coerce=int)
+    user_id = SelectField("User", coerce=to_id)
     name = StringField("Name", validators=[DataRequired(), Length(max=API_KEY_NAME_LIMIT)],
                        description="What the key is for, e.g. the system that uses it.")
     submit = SubmitField("Create API Key")

@@ -1,12 +1,12 @@
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, login
 from ..models import User
-from . import bp
+from . import bp, throttling
+from .credentials import authenticate
 from .forms import LoginForm
 
 
@@ -27,8 +27,9 @@ def login_page():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(sa.select(User).where(User.email == form.email.data.strip().lower()))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            throttling.count_failure()
             form.password.errors.append("Wrong email or password.")
         else:
             login_user(user)

@@ -2,11 +2,13 @@
 its messages are shown beside these fields."""
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 
 from ..access import ADMIN_ONLY_CAMPAIGN_FIELDS
 from ..extensions import db
-from ..models import Mailer, OptOutList, Role, Status, User
+from ..models import Channel, Mailer, OptOutList, Role, Status, User
+
+SMS_ONLY_FIELDS = ("sms_auth_token", "clear_sms_auth_token")
 
 
 class CampaignForm(FlaskForm):
@@ -19,6 +21,8 @@ class CampaignForm(FlaskForm):
     mailer_ids = SelectMultipleField("Mailers", validate_choice=False)
     list_ids = SelectMultipleField("Opt-out lists", validate_choice=False,
                                    description="The lists this campaign is scrubbed against.")
+    sms_auth_token = PasswordField("Twilio Auth Token")
+    clear_sms_auth_token = BooleanField("Clear the stored auth token")
 
     def __init__(self, campaign, user, **kwargs):
         super().__init__(data={
@@ -31,6 +35,9 @@ class CampaignForm(FlaskForm):
         self.mailer_ids.choices = [
             (str(m.id), f"{m.nickname} ({m.company_name})")
             for m in db.session.scalars(sa.select(Mailer).order_by(Mailer.nickname))]
+        if campaign.channel != Channel.PHONE:
+            for name in SMS_ONLY_FIELDS:
+                delattr(self, name)
         if not user.is_admin:
             for name in ADMIN_ONLY_CAMPAIGN_FIELDS:
                 delattr(self, name)
@@ -45,5 +52,13 @@ class CampaignForm(FlaskForm):
                 .order_by(OptOutList.name))]
 
     def changes(self):
-        """The catalog.apply_campaign arguments of the fields shown."""
-        return {name: value for name, value in self.data.items() if name != "csrf_token"}
+        """The catalog.apply_campaign arguments of the fields shown; an auth token left empty
+        keeps the stored one, unless it is cleared."""
+        changes = {name: value for name, value in self.data.items()
+                   if name not in ("csrf_token", *SMS_ONLY_FIELDS)}
+        if "sms_auth_token" in self:
+            if self.sms_auth_token.data:
+                changes["sms_auth_token"] = self.sms_auth_token.data
+            elif self.clear_sms_auth_token.data:
+                changes["sms_auth_token"] = ""
+        return changes

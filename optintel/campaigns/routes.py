@@ -3,7 +3,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from .. import catalog
+from .. import catalog, sms_replies, unsubscribe_links
 from ..access import visible_campaigns_query
 from ..crud import deleted, saved
 from ..extensions import db
@@ -43,15 +43,23 @@ def new(channel):
                            campaign=None)
 
 
+def _opt_out_sources(campaign):
+    """Where the campaign's own opt-outs come from: each mailer's unsubscribe link, or the STOP
+    webhook."""
+    if campaign.channel == Channel.EMAIL:
+        return {"unsubscribe": unsubscribe_links.campaign_links(campaign)}
+    return {"webhook_url": sms_replies.webhook_url(campaign)}
+
+
 @bp.route(f"/{CAMPAIGN}/edit", methods=["GET", "POST"])
 def edit(channel, campaign_id):
-    """The Settings tab of a campaign."""
+    """The Settings tab of a campaign, with where its opt-outs come from."""
     campaign = campaign_or_404(campaign_id, channel)
     form = CampaignForm(campaign, current_user)
     if saved(form, campaign, catalog.apply_campaign, "Settings saved."):
         return redirect(url_for(".edit", channel=channel, campaign_id=campaign_id))
     return render_template("campaigns/form.html", channel=campaign.channel, form=form,
-                           campaign=campaign)
+                           campaign=campaign, **_opt_out_sources(campaign))
 
 
 @bp.route(f"/{CAMPAIGN}/delete", methods=["POST"])

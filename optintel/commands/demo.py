@@ -1,12 +1,17 @@
 """`flask demo seed`: a small installation to look around in, with contacts and their events."""
 import os
 import random
+import secrets as random_secrets
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
+from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
-from .. import catalog
+from .. import catalog, sms_replies
 from ..contact_changes import Origin, add_contacts, remove_contacts
 from ..extensions import db
 from ..models import (Campaign, Channel, ContactSource, ListKind, Mailer, OptOutList, Role, Storage,
@@ -42,7 +47,11 @@ def seed(if_empty):
             db.session.rollback()
             raise InvalidInput(invalid) from None
     click.echo(f"Demo login: admin@example.com / {DEMO_PASSWORD}")
-    click.echo(f"Open http://127.0.0.1:{os.environ.get('PORT', '5000')}")
+    click.echo(f"Open {_local_url()}")
+
+
+def _local_url():
+    return f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
 
 
 def _added(obj):
@@ -58,10 +67,10 @@ def _list(channel, name, owner, storage=Storage.PLAIN_MD5, members=(), **fields)
                                      member_ids=[m.id for m in members], **fields))
 
 
-def _campaign(channel, name, manager, mailers, lists):
+def _campaign(channel, name, manager, mailers, lists, **fields):
     return _added(catalog.apply_campaign(
         Campaign(channel=channel), name=name, manager_id=manager.id,
-        mailer_ids=[m.id for m in mailers], list_ids=[lst.id for lst in lists]))
+        mailer_ids=[m.id for m in mailers], list_ids=[lst.id for lst in lists], **fields))
 
 
 def _seed():
@@ -81,8 +90,13 @@ def _seed():
     stop_replies = _list(Channel.PHONE, "SMS STOP replies", owner)
     do_not_call = _list(Channel.PHONE, "Do not call (MD5 only)", admin, Storage.MD5)
     _list(Channel.PHONE, "All phone opt-outs", admin, members=[stop_replies, do_not_call])
-    spring = _campaign(Channel.EMAIL, "Spring Sale", manager, [northwind, bluebird], [all_email])
-    reminders = _campaign(Channel.PHONE, "Appointment Reminders", manager, [harbor], [stop_replies])
+    # Scrubbed against the group, the campaign puts its unsubscribes in the group's Single list
+    # "Unsubscribes", named too (a Grouped list holds no contacts itself).
+    spring = _campaign(Channel.EMAIL, "Spring Sale", manager, [northwind, bluebird],
+                       [all_email, unsubscribes])
+    # A made-up auth token, so that `flask demo sms-reply` can sign as Twilio would.
+    reminders = _campaign(Channel.PHONE, "Appointment Reminders", manager, [harbor], [stop_replies],
+                          sms_auth_token=random_secrets.token_hex(16))
     db.session.commit()
 
     rng = random.Random(7)
@@ -93,8 +107,39 @@ def _seed():
     add_contacts(complaints, emails[180:], Origin(ContactSource.API, bluebird.id))
     remove_contacts(unsubscribes, emails[:6], Origin(ContactSource.MANUAL))
     add_contacts(stop_replies, phones[:100],
-                 Origin(ContactSource.UNSUBSCRIBE, harbor.id, reminders.id))
+                 Origin(ContactSource.SMS_REPLY, harbor.id, reminders.id))
     add_contacts(do_not_call, phones[90:], Origin(ContactSource.MANUAL))
     count = sum(lst.contact_count for lst in (unsubscribes, complaints, stop_replies, do_not_call))
     click.echo(f"Demo data: {len(USERS)} users, {len(MAILERS)} mailers, 6 opt-out lists, "
                f"2 campaigns, {count} contacts.")
+    click.echo(f"Unsubscribe links: on the Settings tab of the email campaign “{spring.name}”.")
+    click.echo(f"STOP webhook of “{reminders.name}”: "
+               f"{sms_replies.webhook_url(reminders, _local_url())}; try it with "
+               f"`flask demo sms-reply {reminders.id} +12025550123 STOP`.")
+
+
+@demo.command("sms-reply")
+@click.argument("campaign_id", type=int)
+@click.argument("sender")
+@click.argument("body", default="STOP")
+def sms_reply(campaign_id, sender, body):
+    """Send the STOP webhook of an SMS campaign (on OPTINTEL_PUBLIC_URL, else
+    http://127.0.0.1:$PORT) a reply from SENDER, signed with the campaign's auth token as Twilio
+    signs it, and print the answer: `make run` tried without Twilio."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.channel != Channel.PHONE:
+        raise click.ClickException(f"No SMS campaign {campaign_id}.")
+    token = sms_replies.auth_token(campaign)
+    if not token:
+        raise click.ClickException("The campaign has no Twilio auth token: set one on its page.")
+    url = sms_replies.webhook_url(campaign, _local_url())
+    params = {"MessageSid": "SM" + random_secrets.token_hex(16), "From": sender, "Body": body}
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), headers={
+        SIGNATURE_HEADER: RequestValidator(token).compute_signature(url, params)})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            click.echo(f"{response.status} {response.read().decode()}")
+    except urllib.error.HTTPError as exc:
+        raise click.ClickException(f"The webhook answered {exc.code}.") from None
+    except urllib.error.URLError as exc:
+        raise click.ClickException(f"No answer from {url}: {exc.reason}") from None

@@ -5,18 +5,20 @@ from flask.cli import AppGroup
 
 from .. import imports
 from ..extensions import db
+from ..ids import LARGEST
 from ..models import ImportMode, OptOutList
 from ..validation import Invalid
 from . import InvalidInput
 
 lists = AppGroup("lists", help="Opt-out lists.")
+ID = click.IntRange(0, LARGEST)
 
 
 @lists.command("import")
-@click.argument("list_id", type=int)
+@click.argument("list_id", type=ID)
 @click.argument("file", type=click.File("rb"))
-@click.option("--mailer-id", type=int, help="The mailer the contacts came through.")
-@click.option("--campaign-id", type=int, help="The campaign the contacts came through.")
+@click.option("--mailer-id", type=ID, help="The mailer the contacts came through.")
+@click.option("--campaign-id", type=ID, help="The campaign the contacts came through.")
 @click.option("--column", help="CSV: the header's name or the number of the column to read.")
 @click.option("--delete", "delete", is_flag=True, help="Delete the file's values instead.")
 def import_file(list_id, file, mailer_id, campaign_id, column, delete):

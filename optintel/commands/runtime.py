@@ -1,4 +1,4 @@
-"""Processes of a running installation: the RQ worker and the embedded Redis."""
+"""Processes of a running installation: the RQ workers and the embedded Redis."""
 import os
 
 import click
@@ -8,14 +8,41 @@ from flask.cli import with_appcontext
 
 from ..config import EMBEDDED_REDIS_PORT, INSTANCE
 from ..worker import run as run_worker
+from ..worker import run_pool
+
+
+class Processes(click.ParamType):
+    """A number of worker processes, or "auto": one per core of this machine."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto":
+            return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+                else os.cpu_count() or 1
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is neither a number of processes (1 or more) nor auto.",
+                      param, ctx)
+        return number
 
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--processes", type=Processes(),
+              help="Run N worker processes under one supervisor that replaces a process that "
+                   "dies (auto: one per core). Without it, one worker in this process.")
 @with_appcontext
-def worker(burst):
+def worker(burst, processes):
     """Run a worker on the Opt-Intel queues; it waits for Redis when Redis is away."""
-    run_worker(current_app._get_current_object(), burst)
+    app = current_app._get_current_object()
+    if processes is None:
+        run_worker(app, burst)
+    else:
+        run_pool(app, processes, burst)
 
 
 @click.command("embedded-redis")

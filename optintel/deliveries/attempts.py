@@ -1,25 +1,73 @@
-"""Recording the attempts of a batch: each attempt as it was made, and each delivery's next
-state (succeeded, retrying on the schedule, failed, or skipped), in one transaction with the
-log's counts."""
+"""Recording the attempts of a batch: each attempt as started before it is sent, then with its
+outcome and each delivery's next state (succeeded, retrying on the schedule, failed, or skipped)
+in one transaction with the log's counts; a started attempt whose worker stopped is interrupted."""
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Attempt, Delivery, DeliveryStatus
+from ..models import Attempt, AttemptState, Delivery, DeliveryStatus
 from ..models.columns import utcnow
 from ..tracking_log import counts
+from . import endpoint_health
 from .retries import after_failure
 
+INTERRUPTED = "The worker stopped during this attempt."
 
-def record(outcomes, skipped, delays):
-    """Write the attempts of (delivery, Outcome) pairs and the deliveries' new state, and mark
-    the (delivery, reason) pairs skipped, in one transaction."""
+
+def start(deliveries):
+    """Record an attempt of each delivery as started and count it, committed before anything is
+    sent; returns {delivery id: (attempt id, number)}."""
+    if not deliveries:
+        return {}
+    now = utcnow()
+    rows = [{"delivery_id": d.id, "number": d.attempts + 1, "started_at": now,
+             "state": AttemptState.STARTED} for d in deliveries]
+    table = Attempt.__table__
+    # On a connection of its own: a commit of the session would expire the batch's deliveries,
+    # and reading them back would cost a query each.
+    with db.engine.begin() as conn:
+        ids = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                           rows).scalars().all()
+        deliveries_table = Delivery.__table__
+        conn.execute(sa.update(deliveries_table)
+                     .where(deliveries_table.c.id.in_([d.id for d in deliveries]))
+                     .values(attempts=deliveries_table.c.attempts + 1))
+    return {row["delivery_id"]: (attempt_id, row["number"]) for row, attempt_id in zip(rows, ids)}
+
+
+def interrupt(delivery_ids):
+    """Mark interrupted the attempts of these deliveries that never got their outcome, in the
+    caller's transaction: their worker stopped while they were sent."""
+    table = Attempt.__table__
+    db.session.execute(sa.update(table)
+                       .where(table.c.delivery_id.in_(delivery_ids),
+                              table.c.state == AttemptState.STARTED)
+                       .values(state=AttemptState.INTERRUPTED, error=INTERRUPTED))
+
+
+def withdraw(started, delivery_ids):
+    """Remove the started attempts of these deliveries (`started` as start returned it), never
+    sent after all, and their count, in the caller's transaction."""
+    if not delivery_ids:
+        return
+    attempts, deliveries = Attempt.__table__, Delivery.__table__
+    db.session.execute(sa.delete(attempts).where(
+        attempts.c.id.in_([started[d][0] for d in delivery_ids])))
+    db.session.execute(sa.update(deliveries).where(deliveries.c.id.in_(delivery_ids))
+                       .values(attempts=deliveries.c.attempts - 1))
+
+
+def record(outcomes, skipped, delays, started):
+    """Complete the started attempts (`started` as start returned it) of (delivery, Outcome)
+    pairs with their outcome, set the deliveries' new state, and mark the (delivery, reason)
+    pairs skipped, in one transaction."""
     now = utcnow()
     rows, changes, by_id = [], [], {}
     for delivery, outcome in outcomes:
         by_id[delivery.id] = delivery
-        number = delivery.attempts + 1
+        attempt_id, number = started[delivery.id]
         rows.append({
-            "delivery_id": delivery.id, "number": number, "started_at": outcome.started_at or now,
+            "id": attempt_id, "state": AttemptState.COMPLETED,
+            "started_at": outcome.started_at or now,
             "duration_ms": outcome.duration_ms, "succeeded": outcome.succeeded,
             "request": outcome.request, "response_status": outcome.response_status,
             "response_headers": outcome.response_headers, "response_body": outcome.response_body,
@@ -42,8 +90,11 @@ def record(outcomes, skipped, delays):
                         "attempts": delivery.attempts,
                         "last_response_status": delivery.last_response_status})
     if rows:
-        db.session.execute(sa.insert(Attempt.__table__), rows)
+        db.session.execute(sa.update(Attempt), rows)
+    # Endpoint health: count the attempts against their rules; a paused rule's are held.
+    health = endpoint_health.track(outcomes, changes, now)
     if changes:
         counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
         db.session.execute(sa.update(Delivery), changes)
     db.session.commit()
+    health.after_commit()

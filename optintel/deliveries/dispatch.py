@@ -1,5 +1,5 @@
-"""Dispatching events: one delivery per (active rule that matches, event), created once however
-often the event is dispatched, then handed to the workers."""
+"""Dispatching events: one delivery per (active or paused rule that matches, event), created once
+however often the event is dispatched, then handed to the workers; a paused rule's are held."""
 import logging
 
 import sqlalchemy as sa
@@ -14,6 +14,9 @@ from .queueing import enqueue_deliveries
 
 log = logging.getLogger(__name__)
 CHUNK = 500
+# A paused rule's new delivery: held until the rule resumes.
+HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None,
+        "note": "Held: the rule is paused."}
 
 
 def dispatch(event_ids):
@@ -28,8 +31,10 @@ def dispatch(event_ids):
              "level": match.level, "scope_id": match.scope_id, "host": match.host,
              "trigger": event.trigger, "channel": event.channel, "list_id": event.list_id,
              "mailer_id": event.mailer_id, "campaign_id": event.campaign_id,
-             "contact_md5": event.contact_md5, "status": DeliveryStatus.PENDING, "attempts": 0,
-             "next_attempt_at": now, "created_at": now, "updated_at": now}
+             "contact_md5": event.contact_md5, "attempts": 0, "created_at": now,
+             # Every row has the same keys: they are the parameters of one executemany.
+             "updated_at": now, **(HELD if match.held else {"status": DeliveryStatus.PENDING,
+                                                           "next_attempt_at": now, "note": ""})}
             for event in events for match in index.match(event)]
     table, created, by_key = Delivery.__table__, [], {(r["rule_id"], r["event_id"]): r for r in rows}
     for start in range(0, len(rows), CHUNK):
@@ -37,7 +42,7 @@ def dispatch(event_ids):
         stmt = (insert_ignoring_duplicates(table)
                 .returning(table.c.id, table.c.rule_id, table.c.event_id))
         created += db.session.execute(stmt, rows[start:start + CHUNK]).all()
-    counts.move([(by_key[(rule_id, event_id)], None, DeliveryStatus.PENDING)
+    counts.move([(by_key[(rule_id, event_id)], None, by_key[(rule_id, event_id)]["status"])
                  for _, rule_id, event_id in created])
     db.session.execute(sa.update(Event.__table__)
                        .where(Event.__table__.c.id.in_([e.id for e in events]))
@@ -45,5 +50,6 @@ def dispatch(event_ids):
     db.session.commit()
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
     ids = [row.id for row in created]
-    enqueue_deliveries(ids)
+    enqueue_deliveries([row.id for row in created if
+                        by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING])
     return ids

@@ -1,10 +1,11 @@
-"""Executing a batch of deliveries: a worker claims the due ones, runs their attempts (HTTP and
-SMTP concurrently over pooled connections, list changes in the job's own session), and hands
-the outcomes to attempts.record."""
+"""Executing a batch of deliveries: a worker claims the due ones, records their attempts as
+started, runs them (HTTP and SMTP concurrently over pooled connections, list changes in the
+job's own session), and hands the outcomes to attempts.record. Told to stop, it sends nothing
+more and gives the attempts under way a short grace before releasing their deliveries."""
 import logging
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,14 +14,18 @@ from .. import actions
 from ..actions.base import Outcome, Work
 from ..actions.target_policy import project_policy
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus, Event, ProjectSettings, TrackingRule
+from ..models import Delivery, Event, ProjectSettings, TrackingRule
 from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..rules.storage import stored_settings
-from . import attempts
+from ..server_log import log_failure
+from . import attempts, circuit_breaker, endpoint_health, leases
 
 log = logging.getLogger(__name__)
 _pool = {"executor": None}
+# Set when this process is told to stop; the attempts it then left running, unrecorded.
+_stopping = threading.Event()
+_left_running = []
 
 
 def _thread_pool():
@@ -30,20 +35,15 @@ def _thread_pool():
     return _pool["executor"]
 
 
-def claim(delivery_ids):
-    """Take the deliveries that are due and not held by another worker; returns their ids."""
-    now = utcnow()
-    lease = now + timedelta(seconds=current_app.config["OPTINTEL_LEASE_SECONDS"])
-    table = Delivery.__table__
-    stmt = (sa.update(table)
-            .where(table.c.id.in_(delivery_ids),
-                   table.c.status.in_(DeliveryStatus.in_flight_statuses()),
-                   table.c.next_attempt_at <= now + timedelta(seconds=1),
-                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
-            .values(lease_until=lease).returning(table.c.id))
-    claimed = db.session.scalars(stmt).all()
-    db.session.commit()
-    return claimed
+def stop():
+    """Tell this process's batches to stop: nothing more is sent, and the attempts under way
+    have OPTINTEL_SHUTDOWN_GRACE_SECONDS to finish."""
+    _stopping.set()
+
+
+def left_running():
+    """How many attempts this process left running when it stopped (their deliveries released)."""
+    return sum(not future.done() for future in _left_running)
 
 
 def timed_attempt(attempt, work):
@@ -53,7 +53,7 @@ def timed_attempt(attempt, work):
     try:
         outcome = attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
-        log.exception("Delivery %s: the action raised", work.delivery_id)
+        log_failure(log, "Delivery %s: the action raised", work.delivery_id)
         outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
     outcome.started_at = started_at
     outcome.duration_ms = int((time.perf_counter() - started) * 1000)
@@ -66,15 +66,43 @@ def _prepared(action, rule):
     try:
         return action.prepare(stored_settings(rule))
     except Exception as exc:  # noqa: BLE001 — one unreadable rule must not stop the batch
-        log.exception("Rule %s: cannot read its settings", rule.id)
+        log_failure(log, "Rule %s: cannot read its settings", rule.id)
         return Outcome(False, permanent=True, error=f"Cannot read the rule's settings: {exc}")
+
+
+def _settle(futures, grace):
+    """(outcomes, unsent, unfinished) of the (future, delivery) pairs run in the pool: every
+    outcome, unless this process is told to stop; then the attempts not begun are cancelled
+    (unsent) and those still running after `grace` seconds are left (unfinished)."""
+    pending, outcomes, unsent, deadline = dict(futures), [], [], None
+    try:
+        while pending:
+            if deadline is None and _stopping.is_set():
+                unsent = [pending.pop(future) for future in list(pending) if future.cancel()]
+                deadline = time.monotonic() + grace
+            timeout = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
+            finished, _ = wait(pending, timeout=timeout)
+            outcomes += [(pending.pop(future), future.result()) for future in finished]
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    finally:
+        # Also when the wait ends early (a cold shutdown): the process does not wait for them.
+        _left_running.extend(pending)
+    return outcomes, unsent, list(pending.values())
 
 
 def execute(delivery_ids):
     """Attempt the due deliveries among these ids; returns how many were attempted."""
-    ids = claim(delivery_ids)
+    ids = leases.claim(delivery_ids)
     if not ids:
         return 0
+    try:
+        return _attempt(ids)
+    finally:
+        leases.let_go(ids)
+
+
+def _attempt(ids):
     deliveries = db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids))).all()
     events = {row["id"]: row for row in db.session.execute(
         sa.select(Event.__table__).where(Event.id.in_({d.event_id for d in deliveries})))
@@ -83,9 +111,12 @@ def execute(delivery_ids):
         TrackingRule.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
     values = values_for(list(events.values()))
     policy = project_policy()
-    settings, jobs, skipped, outcomes = {}, [], [], []
+    settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
+        if rule is not None and rule.is_paused:  # endpoint health: held until it resumes
+            held.append(delivery)
+            continue
         if rule is None or not rule.is_active:
             skipped.append((delivery, "The rule was deleted before it ran." if rule is None
                             else "The rule was disabled before it ran."))
@@ -100,9 +131,23 @@ def execute(delivery_ids):
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
                     dict(events[delivery.event_id]), policy)
         jobs.append((delivery, action, work))
+    # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
+    jobs, waiting = circuit_breaker.admit(jobs)
+    started = attempts.start([d for d, _ in outcomes] + [d for d, _, _ in jobs])
     pool = _thread_pool()
-    futures = [(d, pool.submit(timed_attempt, a.execute, w)) for d, a, w in jobs if a.in_pool]
+    futures = [(pool.submit(timed_attempt, a.execute, w), d) for d, a, w in jobs if a.in_pool]
     outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs if not a.in_pool]
-    outcomes += [(d, future.result()) for d, future in futures]
-    attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays)
+    grace = current_app.config["OPTINTEL_SHUTDOWN_GRACE_SECONDS"]
+    done, unsent, unfinished = _settle(futures, grace)
+    outcomes += done
+    if unsent or unfinished:
+        log.info("Stopping: %d attempt(s) not sent and %d unfinished; their deliveries are "
+                 "released", len(unsent), len(unfinished))
+        attempts.withdraw(started, [d.id for d in unsent])
+        leases.release([d.id for d in unsent + unfinished])
+    circuit_breaker.observe(outcomes)
+    # In the transaction that attempts.record commits.
+    circuit_breaker.postpone(waiting)
+    endpoint_health.hold_claimed(held)
+    attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays, started)
     return len(outcomes)

@@ -34,9 +34,12 @@ def after_failure(attempts_done, outcome, delays, now):
 def due_query(now, lost_before=None, limit=10_000):
     """SELECT of the ids of in-flight deliveries whose attempt is due, that no worker holds and
     that wait for no job: never handed to the queue, a retry that fell due after it was handed
-    out, or (given lost_before) handed out before then and presumably lost. Earliest due first."""
+    out, held by a worker whose lease ran out (it died) or who released them, or (given
+    lost_before) handed out before then and presumably lost. Earliest due first, then oldest."""
     table = Delivery.__table__
-    waiting = [table.c.enqueued_at.is_(None), table.c.enqueued_at < table.c.next_attempt_at]
+    waiting = [table.c.enqueued_at.is_(None), table.c.enqueued_at < table.c.next_attempt_at,
+               # Taken after it was last handed out, and the lease has ended since.
+               table.c.enqueued_at < table.c.lease_until]
     if lost_before is not None:
         waiting.append(table.c.enqueued_at < lost_before)
     return (sa.select(table.c.id)
@@ -44,4 +47,5 @@ def due_query(now, lost_before=None, limit=10_000):
                    table.c.next_attempt_at <= now,
                    sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now),
                    sa.or_(*waiting))
-            .order_by(table.c.next_attempt_at).limit(limit))
+            # Oldest first among those due at once (a rule's released deliveries are).
+            .order_by(table.c.next_attempt_at, table.c.id).limit(limit))

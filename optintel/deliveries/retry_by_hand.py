@@ -41,21 +41,12 @@ def retry(delivery, user):
 def retry_many(ids, user):
     """Make those of the deliveries that are failed or succeeded pending again, in one
     transaction with their counts, and hand them to the workers; returns how many."""
-    table = Delivery.__table__
-    returned = [table.c.id, table.c.created_at, *(table.c[name] for name in counts.KEY)]
-    moved = []
-    # One UPDATE per old status, conditional on it, so the counts move from the right one even
-    # when a row changed since it was read.
-    for status in DeliveryStatus.retryable_statuses():
-        rows = db.session.execute(
-            sa.update(table).where(table.c.id.in_(ids), table.c.status == status)
-            .values(status=DeliveryStatus.PENDING, next_attempt_at=utcnow(), lease_until=None,
-                    note=f"Retried by {user.email}"[:500])
-            .returning(*returned)).mappings().all()
-        moved += [(dict(row), status, DeliveryStatus.PENDING) for row in rows]
-    counts.move(moved)
+    moved = counts.change_status(
+        [Delivery.__table__.c.id.in_(ids)], DeliveryStatus.retryable_statuses(),
+        DeliveryStatus.PENDING, next_attempt_at=utcnow(), lease_until=None,
+        note=f"Retried by {user.email}"[:500])
     db.session.commit()
-    enqueue_deliveries(sorted(row["id"] for row, _, _ in moved))
+    enqueue_deliveries(moved)
     return len(moved)
 
 

@@ -7,16 +7,13 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
 from .. import access
 from ..extensions import db
+from ..ids import to_optional_id
 from ..models import (Campaign, Channel, ImportMode, ListKind, Mailer, OptOutList, Role, Status,
                       Storage, User)
 
 
 def _choices(enum):
     return [(member.value, member.label) for member in enum]
-
-
-def _optional_id(value):
-    return int(value) if value not in (None, "") else None
 
 
 class ListForm(FlaskForm):
@@ -93,8 +90,8 @@ class AddContactForm(FlaskForm):
     """One contact to add by hand, with the mailer and campaign it came through, if known."""
 
     value = StringField("Contact")
-    mailer_id = SelectField("Mailer", coerce=_optional_id, validate_choice=False)
-    campaign_id = SelectField("Campaign", coerce=_optional_id, validate_choice=False)
+    mailer_id = SelectField("Mailer", coerce=to_optional_id, validate_choice=False)
+    campaign_id = SelectField("Campaign", coerce=to_optional_id, validate_choice=False)
 
     def __init__(self, opt_out_list, user, **kwargs):
         super().__init__(**kwargs)

@@ -1,5 +1,7 @@
 """System Management > Logs > Tracking Log: All Events and Test Runs, their Log dialogs, retry,
 retry all, and the record of who confirmed access to a log."""
+from urllib.parse import urlencode
+
 import sqlalchemy as sa
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
@@ -49,8 +51,10 @@ def index():
                   rows=delivery_rows(page.items), log_filter=log_filter,
                   form=FilterForm(request.args, current_user, log_filter),
                   figure=chart_figure(chart(current_user, log_filter)))
-    # The address bar shows the filter without the empty fields of the form.
-    return html, {"HX-Push-Url": url_for(".index", **{k: v for k, v in request.args.items() if v})}
+    # The address bar shows the filter without the empty fields of the form; the arguments go
+    # into the query string as they came, never as url_for's options (_external, _method...).
+    shown = urlencode([(k, v) for k, v in request.args.items(multi=True) if v])
+    return html, {"HX-Push-Url": url_for(".index") + (f"?{shown}" if shown else "")}
 
 
 @bp.route("/deliveries/<int:delivery_id>")

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import UTCDateTime, enum_column, utcnow
-from .enums import ActionType, Channel, DeliveryStatus, Level, Trigger
+from .enums import ActionType, AttemptState, Channel, DeliveryStatus, Level, Trigger
 
 
 class Delivery(db.Model):
@@ -35,18 +35,19 @@ class Delivery(db.Model):
     level: Mapped[Level] = mapped_column(enum_column(Level))
     scope_id: Mapped[int | None] = mapped_column()
     trigger: Mapped[Trigger] = mapped_column(enum_column(Trigger))
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
-    list_id: Mapped[int] = mapped_column()
+    # NULL for the deliveries of meta events that are about no contact.
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel))
+    list_id: Mapped[int | None] = mapped_column()
     mailer_id: Mapped[int | None] = mapped_column()
     campaign_id: Mapped[int | None] = mapped_column()
-    contact_md5: Mapped[str] = mapped_column(sa.String(32))
+    contact_md5: Mapped[str | None] = mapped_column(sa.String(32))
     host: Mapped[str] = mapped_column(sa.String(255), default="")
     status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus),
                                                    default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at = mapped_column(UTCDateTime, nullable=True)
     last_response_status: Mapped[int | None] = mapped_column()
-    # Why it was skipped or stopped, in a sentence.
+    # Why it was skipped, stopped, held or is waiting, in a sentence.
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     # When a job for it was last handed to Redis, and until when a worker holds it.
     enqueued_at = mapped_column(UTCDateTime, nullable=True)
@@ -69,6 +70,11 @@ class Attempt(db.Model):
     delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("deliveries.id", ondelete="CASCADE"),
                                              index=True)
     number: Mapped[int] = mapped_column()
+    # Written as started before it is sent, completed with its outcome after; a started one that
+    # a worker claims again is interrupted (its worker stopped: the receiver may have had it).
+    state: Mapped[AttemptState] = mapped_column(enum_column(AttemptState),
+                                                default=AttemptState.COMPLETED,
+                                                server_default=AttemptState.COMPLETED.value)
     started_at = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int] = mapped_column(default=0)
     succeeded: Mapped[bool] = mapped_column(default=False)

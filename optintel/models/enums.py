@@ -22,6 +22,24 @@ class Status(StrEnum):
         return self.value.capitalize()
 
 
+class RuleStatus(StrEnum):
+    """A tracking rule's status: people make it active or disabled; its deliveries failing
+    without end pause it (deliveries/endpoint_health.py) until it is enabled again."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    PAUSED = "paused"
+
+    @property
+    def label(self):
+        return self.value.capitalize()
+
+    @classmethod
+    def settable_statuses(cls):
+        """What a person may set; paused only comes from the rule's failures."""
+        return (cls.ACTIVE, cls.DISABLED)
+
+
 class Channel(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
@@ -58,22 +76,36 @@ class ContactSource(StrEnum):
     UPLOAD = "upload"
     API = "api"
     UNSUBSCRIBE = "unsubscribe"
+    SMS_REPLY = "sms_reply"
     ACTION = "action"
 
     @property
     def label(self):
         return {"manual": "Manual", "upload": "File upload", "api": "API",
-                "unsubscribe": "Unsubscribe link", "action": "Tracking action"}[self.value]
+                "unsubscribe": "Unsubscribe link", "sms_reply": "SMS reply",
+                "action": "Tracking action"}[self.value]
 
 
 class Trigger(StrEnum):
     CONTACT_ADDED = "contact_added"
     CONTACT_DELETED = "contact_deleted"
+    # Meta events: what happens to the rules and deliveries themselves (meta_events.py).
+    RULE_PAUSED = "rule_paused"
+    RULE_RESUMED = "rule_resumed"
+    DELIVERY_FAILED = "delivery_failed"
 
     @property
     def label(self):
         return {"contact_added": "[Opt-Intel] Contact Added",
-                "contact_deleted": "[Opt-Intel] Contact Deleted"}[self.value]
+                "contact_deleted": "[Opt-Intel] Contact Deleted",
+                "rule_paused": "[Opt-Intel] Rule Paused",
+                "rule_resumed": "[Opt-Intel] Rule Resumed",
+                "delivery_failed": "[Opt-Intel] Delivery Failed"}[self.value]
+
+    @property
+    def is_meta(self):
+        """Whether the event is about the product's rules and deliveries, not a contact."""
+        return self not in (Trigger.CONTACT_ADDED, Trigger.CONTACT_DELETED)
 
 
 class Level(StrEnum):
@@ -120,6 +152,16 @@ class Level(StrEnum):
             return ("contact_list_ids", "mailer_ids")
         return ("mailer_ids",) if self.is_campaign else ()
 
+    def trigger_settings_for(self, trigger):
+        """The level's Trigger Settings for a trigger: a meta event has no list or mailer to
+        filter on."""
+        return () if Trigger(trigger).is_meta else self.trigger_settings
+
+    @property
+    def triggers(self):
+        """The triggers its rules may act on: meta events at Project level only."""
+        return tuple(t for t in Trigger if self == Level.PROJECT or not t.is_meta)
+
 
 class ActionType(StrEnum):
     PING_URL = "ping_url"
@@ -135,6 +177,8 @@ class DeliveryStatus(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Its rule is paused: not attempted, not lost, released when the rule resumes.
+    HELD = "held"
 
     @property
     def label(self):
@@ -144,6 +188,11 @@ class DeliveryStatus(StrEnum):
     def in_flight_statuses(cls):
         """Statuses of deliveries that still have an attempt to come."""
         return (cls.PENDING, cls.RETRYING)
+
+    @classmethod
+    def unsettled_statuses(cls):
+        """Statuses of deliveries that still wait for something: in flight, or held."""
+        return (*cls.in_flight_statuses(), cls.HELD)
 
     @classmethod
     def retryable_statuses(cls):
@@ -201,3 +250,12 @@ class DownloadFormat(StrEnum):
     @property
     def label(self):
         return {"plain": "Plain values", "md5": "MD5", "csv": "CSV"}[self.value]
+
+
+class AttemptState(StrEnum):
+    """Where an attempt stands: sent with its outcome to come, completed (succeeded or failed),
+    or cut short because its worker stopped before the outcome was recorded."""
+
+    STARTED = "started"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"

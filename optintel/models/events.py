@@ -1,4 +1,6 @@
-"""The record of every contact added to or deleted from an opt-out list."""
+"""The record of every contact added to or deleted from an opt-out list, and of the product's
+meta events (a rule paused or resumed, a delivery failed for good), which Project rules act on
+as they act on contacts."""
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -8,7 +10,9 @@ from .enums import Channel, ContactSource, Trigger
 
 
 class Event(db.Model):
-    """Written in the transaction that changed the contact; dispatched_at is set by the worker."""
+    """Written in the transaction that changed the contact (or the rule, or the delivery);
+    dispatched_at is set by the worker. A meta event has no list, contact or source: it names
+    its subject rule (and delivery) instead."""
 
     __tablename__ = "events"
     __table_args__ = (
@@ -19,12 +23,12 @@ class Event(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trigger: Mapped[Trigger] = mapped_column(enum_column(Trigger))
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
-    list_id: Mapped[int] = mapped_column(sa.ForeignKey("opt_out_lists.id"))
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel))
+    list_id: Mapped[int | None] = mapped_column(sa.ForeignKey("opt_out_lists.id"))
     # NULL when the list keeps MD5 only: the plain value is never stored for those.
     contact: Mapped[str | None] = mapped_column(sa.String(320))
-    contact_md5: Mapped[str] = mapped_column(sa.String(32), index=True)
-    source: Mapped[ContactSource] = mapped_column(enum_column(ContactSource))
+    contact_md5: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    source: Mapped[ContactSource | None] = mapped_column(enum_column(ContactSource))
     mailer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mailers.id"))
     campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
     occurred_at = mapped_column(UTCDateTime, default=utcnow)
@@ -32,6 +36,11 @@ class Event(db.Model):
     # How many actions led here: 0 for a change made by a person, the API or an upload.
     depth: Mapped[int] = mapped_column(default=0)
     dispatched_at = mapped_column(UTCDateTime, nullable=True)
+    # Meta events: the rule paused or resumed, or whose delivery failed (kept once it is
+    # deleted), that delivery, and the values of their placeholders (meta_events.py).
+    subject_rule_id: Mapped[int | None] = mapped_column()
+    subject_delivery_id: Mapped[int | None] = mapped_column()
+    details: Mapped[dict | None] = mapped_column(sa.JSON)
 
     opt_out_list = relationship("OptOutList")
     mailer = relationship("Mailer")

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import UTCDateTime, encrypted_column, enum_column, utcnow
-from .enums import ActionType, Level, Status, Trigger
+from .enums import ActionType, Level, RuleStatus, Trigger
 
 
 class TrackingRule(db.Model):
@@ -25,7 +25,15 @@ class TrackingRule(db.Model):
     secret_settings: Mapped[str] = encrypted_column()
     # Where the action goes (the URL's or SMTP server's host), for the log's Host filter.
     host: Mapped[str] = mapped_column(sa.String(255), default="")
-    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.ACTIVE)
+    status: Mapped[RuleStatus] = mapped_column(enum_column(RuleStatus), default=RuleStatus.ACTIVE)
+    # Endpoint health (deliveries/endpoint_health.py): failed attempts in a row (a success
+    # starts again) and since when; what the target last said when it failed; why and when the
+    # rule was paused.
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    failing_since = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    paused_at = mapped_column(UTCDateTime, nullable=True)
+    paused_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
@@ -36,7 +44,11 @@ class TrackingRule(db.Model):
 
     @property
     def is_active(self):
-        return self.status == Status.ACTIVE
+        return self.status == RuleStatus.ACTIVE
+
+    @property
+    def is_paused(self):
+        return self.status == RuleStatus.PAUSED
 
     def __repr__(self):
         return f"<TrackingRule {self.id} {self.level}:{self.scope_id} {self.trigger} {self.action}>"

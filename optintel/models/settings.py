@@ -30,11 +30,27 @@ class ProjectSettings(db.Model):
     rules_version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     # Tracking Log rows older than this many days are pruned.
     log_retention_days: Mapped[int] = mapped_column(default=90)
+    # A rule whose every attempt failed for this long, and at least this many times, is paused
+    # (either 0: never).
+    pause_after_failures: Mapped[int] = mapped_column(default=20)
+    pause_after_seconds: Mapped[int] = mapped_column(default=86400)
+    # Who is emailed when a rule is paused, besides its author: one address a line.
+    notification_recipients: Mapped[str] = mapped_column(sa.Text, default="")
 
     @property
     def retry_delays(self):
         """The schedule as a list of seconds."""
         return [int(s) for s in self.retry_schedule.replace(",", " ").split()]
+
+    @property
+    def pausing(self):
+        """Whether failing rules are paused at all."""
+        return bool(self.pause_after_failures and self.pause_after_seconds)
+
+    @property
+    def notification_addresses(self):
+        """The notification recipients as a list."""
+        return [line for line in (self.notification_recipients or "").split() if line]
 
     @classmethod
     def get(cls):

@@ -13,6 +13,8 @@ from .columns import UTCDateTime, enum_column, utcnow
 from .enums import Role
 
 _hasher = PasswordHasher()
+# The hash that a login naming no usable account is checked against, made on first use.
+_no_account = {"hash": None}
 
 
 class User(UserMixin, db.Model):
@@ -38,6 +40,18 @@ class User(UserMixin, db.Model):
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    @staticmethod
+    def check_password_of_no_account(password):
+        """Spend the Argon2 verification that a real account would cost; always False."""
+        dummy = _no_account["hash"]
+        if dummy is None or _hasher.check_needs_rehash(dummy):
+            dummy = _no_account["hash"] = _hasher.hash(secrets.token_urlsafe(16))
+        try:
+            _hasher.verify(dummy, password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
 
     @property
     def is_active(self):

@@ -1,5 +1,6 @@
-"""The matching index of the dispatcher: active rules by trigger and list, rebuilt only when a
-change that can alter matching is committed (rules, campaigns' lists, groups' members)."""
+"""The matching index of the dispatcher: active and paused rules by trigger and list, rebuilt
+only when a change that can alter matching is committed (rules, campaigns' lists, groups'
+members). A paused rule still matches: its deliveries are created held."""
 import secrets
 import threading
 from typing import NamedTuple
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Campaign, OptOutList, ProjectSettings, Status, TrackingRule
+from ..models import Campaign, OptOutList, ProjectSettings, RuleStatus, TrackingRule
 from .coverage import Snapshot
 
 WATCHED = (TrackingRule, Campaign, OptOutList)
@@ -22,10 +23,11 @@ class Match(NamedTuple):
     level: str
     scope_id: int | None
     host: str
+    held: bool  # the rule is paused
 
 
 class RuleIndex:
-    """Active rules' coverages, by (trigger, list id) and for rules on any list."""
+    """Active and paused rules' coverages, by (trigger, list id) and for rules on any list."""
 
     def __init__(self, version, rules):
         snapshot = Snapshot()
@@ -33,7 +35,8 @@ class RuleIndex:
         self.by_list, self.any_list = {}, {}
         for rule in rules:
             coverage = snapshot.coverage(rule)
-            entry = (Match(rule.id, rule.action, rule.level, rule.scope_id, rule.host), coverage)
+            entry = (Match(rule.id, rule.action, rule.level, rule.scope_id, rule.host,
+                           rule.is_paused), coverage)
             if coverage.lists is None:
                 self.any_list.setdefault(rule.trigger, []).append(entry)
             else:
@@ -41,7 +44,7 @@ class RuleIndex:
                     self.by_list.setdefault((rule.trigger, list_id), []).append(entry)
 
     def match(self, event):
-        """The Matches of the active rules that fire for the event."""
+        """The Matches of the active and paused rules that fire for the event."""
         candidates = self.by_list.get((event.trigger, event.list_id), []) + \
             self.any_list.get(event.trigger, [])
         return [match for match, coverage in candidates
@@ -63,8 +66,8 @@ def current_index():
     with _lock:
         index = _cache["index"]
         if index is None or index.version != version:
-            rules = db.session.scalars(sa.select(TrackingRule)
-                                       .where(TrackingRule.status == Status.ACTIVE)).all()
+            rules = db.session.scalars(sa.select(TrackingRule).where(TrackingRule.status.in_(
+                (RuleStatus.ACTIVE, RuleStatus.PAUSED)))).all()
             index = _cache["index"] = RuleIndex(version, rules)
         return index
 
@@ -74,8 +77,13 @@ def _new_version(session, _context, _instances):
     """Any flush that adds, changes or deletes a rule, campaign or list gives the rules a new
     version: a random one, so that it never comes back (a restored or emptied database)."""
     touched = (*session.new, *session.dirty, *session.deleted)
-    if not any(isinstance(obj, WATCHED) for obj in touched):
-        return
+    if any(isinstance(obj, WATCHED) for obj in touched):
+        rules_changed(session)
+
+
+def rules_changed(session):
+    """Give the rules a new version in the session's transaction, for a change made without
+    the ORM (a rule paused by its failures)."""
     version, table = secrets.randbits(62), ProjectSettings.__table__
     changed = session.execute(sa.update(table).where(table.c.id == 1).values(rules_version=version))
     if changed.rowcount == 0 and not any(isinstance(o, ProjectSettings) for o in session.new):

@@ -1,21 +1,41 @@
-"""Rules as the Tracking tabs and the API show them: names instead of ids, secrets masked."""
+"""Rules as the Tracking tabs, the dashboard and the API show them: names instead of ids,
+secrets masked, paused ones with their held deliveries."""
 import sqlalchemy as sa
 
 from .. import actions
+from ..access import visible_rules_query
 from ..extensions import db
-from ..models import Mailer, OptOutList, Status, TrackingRule
+from ..models import Delivery, DeliveryStatus, Mailer, OptOutList, RuleStatus, TrackingRule
 from .coverage import adjacent_rule_ids
 from .storage import masked_settings
 
 
 def active_rules():
-    return db.session.scalars(sa.select(TrackingRule).where(TrackingRule.status == Status.ACTIVE)).all()
+    return db.session.scalars(sa.select(TrackingRule).where(TrackingRule.status == RuleStatus.ACTIVE)).all()
 
 
 def with_adjacent(rules):
     """[(rule, [adjacent active rule ids])] for these rules."""
     adjacent = adjacent_rule_ids(rules, active_rules())
     return [(rule, adjacent[rule.id]) for rule in rules]
+
+
+def held_counts(rules):
+    """{rule id: how many of its deliveries are held} for the paused ones among these rules."""
+    ids = [rule.id for rule in rules if rule.is_paused]
+    if not ids:
+        return {}
+    found = dict(db.session.execute(
+        sa.select(Delivery.rule_id, sa.func.count()).where(
+            Delivery.rule_id.in_(ids), Delivery.status == DeliveryStatus.HELD)
+        .group_by(Delivery.rule_id)).all())
+    return {rule_id: found.get(rule_id, 0) for rule_id in ids}
+
+
+def paused_rules(user):
+    """The paused rules the user may manage, most recently paused first."""
+    return db.session.scalars(visible_rules_query(user).where(
+        TrackingRule.status == RuleStatus.PAUSED).order_by(TrackingRule.paused_at.desc())).all()
 
 
 def _names(model, ids, label):
@@ -51,5 +71,7 @@ def rule_json(rule, adjacent):
         "trigger_settings": rule.trigger_settings, "action_settings": masked_settings(rule),
         "status": rule.status.value, "author": rule.author.email if rule.author else None,
         "created_at": rule.created_at.isoformat(), "updated_at": rule.updated_at.isoformat(),
-        "adjacent_rule_ids": adjacent,
+        "adjacent_rule_ids": adjacent, "paused_reason": rule.paused_reason,
+        "paused_at": rule.paused_at.isoformat() if rule.paused_at else None,
+        "consecutive_failures": rule.consecutive_failures, "last_error": rule.last_error,
     }

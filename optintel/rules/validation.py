@@ -2,12 +2,13 @@
 Add Rule pop-up, its Edit and the API alike."""
 import sqlalchemy as sa
 
-from .. import actions
+from .. import actions, placeholders
 from ..access import may_manage, scope_of
 from ..actions.base import RuleContext
 from ..extensions import db
-from ..models import ActionType, Level, Mailer, OptOutList, Status, Trigger
-from ..validation import Collector, Invalid
+from ..ids import MAX_IDS, as_id
+from ..models import ActionType, Level, Mailer, OptOutList, RuleStatus, Trigger
+from ..validation import Collector, Invalid, some_of
 from .storage import store_settings, stored_settings
 
 TRIGGER_SETTINGS = {"contact_list_ids": OptOutList, "mailer_ids": Mailer}
@@ -20,7 +21,8 @@ def _enum(errors, field, enum, value):
         errors.add(field, f"Choose one of: {', '.join(m.value for m in enum)}.")
 
 
-def _trigger_settings(errors, level, raw):
+def _trigger_settings(errors, level, trigger, raw):
+    names = level.trigger_settings_for(trigger)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -33,21 +35,44 @@ def _trigger_settings(errors, level, raw):
             errors.add(field, "Not a trigger setting.")
             continue
         ids = value or []
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+        if not isinstance(ids, list) or not all(isinstance(i, int) and as_id(i) is not None
                                                 for i in ids):
             errors.add(field, "Give a list of ids.")
             continue
-        if ids and key not in level.trigger_settings:
-            errors.add(field, f"The {level.label} level has no such trigger setting.")
+        if len(ids) > MAX_IDS:
+            errors.add(field, f"At most {MAX_IDS:,} ids.")
+            continue
+        if ids and key not in names:
+            errors.add(field, f"{trigger.label} has no trigger settings." if trigger.is_meta
+                       else f"The {level.label} level has no such trigger setting.")
             continue
         model = TRIGGER_SETTINGS[key]
         found = set(db.session.scalars(sa.select(model.id).where(model.id.in_(ids)))) if ids else set()
         missing = sorted(set(ids) - found)
         if missing:
             errors.add(field, f"No such {'list' if key == 'contact_list_ids' else 'mailer'}: "
-                              f"{', '.join(map(str, missing))}.")
+                              f"{some_of(missing)}.")
         cleaned[key] = sorted(set(ids))
-    return {key: cleaned.get(key, []) for key in level.trigger_settings}
+    return {key: cleaned.get(key, []) for key in names}
+
+
+def _what_the_trigger_allows(errors, level, trigger, action_key):
+    """Meta events are Project-level and about no contact: no Add/Remove action for them."""
+    if trigger not in level.triggers:
+        errors.add("trigger", f"Only Project rules act on {trigger.label}.")
+    elif trigger.is_meta and actions.get(action_key).acts_on_contact:
+        errors.add("action", f"{actions.get(action_key).label} acts on a contact: choose "
+                             f"[Opt-Intel] Contact Added or Deleted.")
+
+
+def _placeholders_of(errors, trigger, action, settings):
+    """Refuse, beside their setting, the placeholders that the trigger's events give no value."""
+    given = placeholders.names_for(trigger)
+    for key, value in settings.items():
+        for name in action.placeholders_used({key: value}):
+            if name in placeholders.SAMPLES and name not in given:
+                errors.add(f"action_settings.{key}",
+                           f"{{{{{name}}}}} is not a placeholder of {trigger.label}.")
 
 
 def save_rule(rule, data, user):
@@ -73,11 +98,17 @@ def save_rule(rule, data, user):
             errors.add("scope_id", f"No {level.label.lower()} with this id.")
     trigger = _enum(errors, "trigger", Trigger, data.get("trigger", rule.trigger))
     action_key = _enum(errors, "action", ActionType, data.get("action", rule.action))
-    status = _enum(errors, "status", Status, data.get("status", rule.status or Status.ACTIVE))
+    status = _enum(errors, "status", RuleStatus,
+                   data.get("status", rule.status or RuleStatus.ACTIVE))
+    if status is not None and status not in (*RuleStatus.settable_statuses(), rule.status):
+        errors.add("status", "A rule is paused by its failing deliveries, not by hand; choose "
+                             "active or disabled.")
+    errors.raise_if_any()
+    _what_the_trigger_allows(errors, level, trigger, action_key)
     errors.raise_if_any()
 
-    trigger_settings = _trigger_settings(errors, level, data.get("trigger_settings",
-                                                                 rule.trigger_settings))
+    trigger_settings = _trigger_settings(errors, level, trigger, data.get(
+        "trigger_settings", rule.trigger_settings))
     action = actions.get(action_key)
     same_action = not is_new and action_key == rule.action
     stored = stored_settings(rule) if same_action else {}
@@ -91,6 +122,8 @@ def save_rule(rule, data, user):
         for key, messages in exc.fields.items():
             for message in messages:
                 errors.add(f"action_settings.{key}", message)
+    else:
+        _placeholders_of(errors, trigger, action, settings)
     errors.raise_if_any()
 
     rule.level, rule.scope_id, rule.trigger, rule.action = level, scope_id, trigger, action_key

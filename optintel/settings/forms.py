@@ -12,7 +12,9 @@ REGION_CHOICES = [(region, f"{region} (+{phonenumbers.country_code_for_region(re
 SECURITY_CHOICES = [("none", "None"), ("starttls", "STARTTLS"), ("tls", "TLS")]
 FIELDS = ("default_phone_region", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
           "smtp_password", "clear_smtp_password", "smtp_from", "retry_schedule",
-          "allowed_target_cidrs", "log_retention_days")
+          "allowed_target_cidrs", "log_retention_days", "pause_after_failures",
+          "pause_after_seconds", "notification_recipients")
+MAX_FAILURES, MAX_WINDOW = 100_000, 30 * 86400
 
 
 def _strip(value):
@@ -45,6 +47,25 @@ class ProjectSettingsForm(FlaskForm):
                     "connection) refuse loopback, private, link-local and cloud metadata "
                     "addresses. They may reach the networks listed here anyway: CIDRs, one a "
                     "line, e.g. 10.20.0.0/16.")
+    pause_after_failures = IntegerField(
+        "Pause a rule after (failed attempts)", validators=[
+            Optional(), NumberRange(0, MAX_FAILURES,
+                                    message=f"Give a number from 0 to {MAX_FAILURES}.")],
+        description="A rule whose every attempt failed, at least this many times in a row and "
+                    "for the time below, is paused: its deliveries are held, not lost, until "
+                    "it is enabled again, and its author and the recipients below are "
+                    "emailed. A 410 Gone answer pauses it at once. 0 here or below: rules are "
+                    "never paused.")
+    pause_after_seconds = IntegerField(
+        "…and failing for (seconds)", validators=[
+            Optional(), NumberRange(0, MAX_WINDOW, message=f"Give a number of seconds from 0 "
+                                                           f"to {MAX_WINDOW} (30 days).")],
+        description="86400 is 24 hours.")
+    notification_recipients = TextAreaField(
+        "Notification Recipients",
+        description="Who is emailed, besides the rule's author, when a rule is paused: one "
+                    "address a line. Sent through the default SMTP connection above; without "
+                    "it, nobody is emailed and the server's log says so.")
     log_retention_days = IntegerField(
         "Log retention (days)", validators=[
             Optional(), NumberRange(1, 3650, message="Give a number of days from 1 to 3650.")],

@@ -8,6 +8,7 @@ from ..access import referable_lists_query
 from ..actions.base import TARGET_CHANGED
 from ..actions.credentials import without_masks
 from ..extensions import db
+from ..ids import to_id
 from ..models import ActionType, ListKind, Mailer, OptOutList, Trigger
 
 
@@ -15,23 +16,29 @@ class StepOneForm(FlaskForm):
     trigger = SelectField("Trigger", choices=[(t.value, t.label) for t in Trigger])
     action = SelectField("Action", choices=[(a.value, actions.get(a).label) for a in ActionType])
 
+    def __init__(self, level, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Meta events (a rule paused, resumed, a delivery failed) at Project level only.
+        self.trigger.choices = [(t.value, t.label) for t in level.triggers]
+
 
 class TriggerSettingsForm(FlaskForm):
     trigger = HiddenField()
     action = HiddenField()
-    contact_list_ids = SelectMultipleField("Contacts List", coerce=int, validate_choice=False,
+    contact_list_ids = SelectMultipleField("Contacts List", coerce=to_id, validate_choice=False,
                                            description="None selected: any list.")
-    mailer_ids = SelectMultipleField("Mailers", coerce=int, validate_choice=False,
+    mailer_ids = SelectMultipleField("Mailers", coerce=to_id, validate_choice=False,
                                      description="None selected: any mailer.")
 
 
-def step_two_form(level, action_key, scope, user, **kwargs):
-    """The step 2 form: the level's Trigger Settings block, then the action's fields, offering
-    only what the user may name."""
+def step_two_form(level, trigger, action_key, scope, user, **kwargs):
+    """The step 2 form: the Trigger Settings block of the level and trigger, then the action's
+    fields, offering only what the user may name."""
     action = actions.get(action_key)
     # A field set to None is left out of the form: only the level's Trigger Settings remain.
-    hidden = {name: None for name in ("contact_list_ids", "mailer_ids")
-              if name not in level.trigger_settings}
+    shown = level.trigger_settings_for(trigger) if trigger in set(Trigger) else \
+        level.trigger_settings
+    hidden = {name: None for name in ("contact_list_ids", "mailer_ids") if name not in shown}
     form_class = type("StepTwoForm", (TriggerSettingsForm, action.Form), hidden)
     form = form_class(**kwargs)
     if "contact_list_ids" in form:
@@ -62,7 +69,8 @@ def form_to_rule_data(form, level):
     action = actions.get(form.action.data)
     return {
         "trigger": form.trigger.data, "action": form.action.data,
-        "trigger_settings": {name: form[name].data or [] for name in level.trigger_settings},
+        "trigger_settings": {name: form[name].data or [] for name in level.trigger_settings
+                             if name in form},
         "action_settings": action.from_form(form),
     }
 

@@ -5,11 +5,12 @@ from flask_login import current_user
 from ..access import may_manage_scope_of
 from ..extensions import db
 from ..models import TrackingRule
-from ..rules.presenting import with_adjacent
+from ..rules.presenting import held_counts, with_adjacent
 
 
 def panel_context(level, scope, adjacent_to=None):
-    """What templates/tracking/_panel.html needs: the level's rules with their adjacent rules."""
+    """What templates/tracking/_panel.html needs: the level's rules with their adjacent rules,
+    and the held deliveries of the paused ones."""
     scope_id = scope.id if scope else None
     rules = db.session.scalars(sa.select(TrackingRule).where(
         TrackingRule.level == level, TrackingRule.scope_id.is_(None) if scope_id is None
@@ -24,4 +25,5 @@ def panel_context(level, scope, adjacent_to=None):
         hidden = len(wanted) - len(shown)
         rows = with_adjacent(shown)
     return {"level": level, "scope": scope, "scope_id": scope_id or 0, "rows": rows,
-            "adjacent_to": adjacent_to, "hidden_adjacent": hidden}
+            "adjacent_to": adjacent_to, "hidden_adjacent": hidden,
+            "held": held_counts([rule for rule, _ in rows])}

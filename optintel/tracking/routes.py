@@ -7,9 +7,11 @@ from flask_login import current_user
 
 from .. import actions
 from ..access import may_manage, scope_of
+from ..deliveries import release
 from ..extensions import db
 from ..guards import guard_blueprint
-from ..models import Level, Status, TrackingRule
+from ..ids import to_id
+from ..models import Level, RuleStatus, TrackingRule
 from ..rendering import render
 from ..rules.storage import masked_settings
 from ..rules.validation import save_rule
@@ -54,14 +56,14 @@ def _closed_dialog():
 @bp.route(RULES)
 def panel(level, scope_id):
     level, scope = scope_or_404(level, scope_id)
-    return _panel(level, scope, request.args.get("adjacent_to", type=int))
+    return _panel(level, scope, request.args.get("adjacent_to", type=to_id))
 
 
 @bp.route(RULES + "/new")
 def new_rule(level, scope_id):
     level, scope = scope_or_404(level, scope_id)
-    return render("tracking/_step_one.html", form=StepOneForm(), level=level, scope_id=scope_id,
-                  carried={})
+    return render("tracking/_step_one.html", form=StepOneForm(level), level=level,
+                  scope_id=scope_id, carried={})
 
 
 @bp.route(RULES + "/new/back", methods=["POST"])
@@ -70,18 +72,18 @@ def new_rule_back(level, scope_id):
     level, scope = scope_or_404(level, scope_id)
     carried = {k: request.form.getlist(k) for k in request.form
                if k not in ("csrf_token", "trigger", "action")}
-    return render("tracking/_step_one.html", form=StepOneForm(), level=level, scope_id=scope_id,
-                  carried=carried)
+    return render("tracking/_step_one.html", form=StepOneForm(level), level=level,
+                  scope_id=scope_id, carried=carried)
 
 
 @bp.route(RULES + "/new/next", methods=["POST"])
 def new_rule_next(level, scope_id):
     level, scope = scope_or_404(level, scope_id)
-    step_one = StepOneForm()
+    step_one = StepOneForm(level)
     if not step_one.validate():
         return render("tracking/_step_one.html", form=step_one, level=level, scope_id=scope_id,
                       carried={})
-    form = step_two_form(level, step_one.action.data, scope, current_user)
+    form = step_two_form(level, step_one.trigger.data, step_one.action.data, scope, current_user)
     return render("tracking/_step_two.html", form=form, level=level, scope_id=scope_id, rule=None)
 
 
@@ -97,7 +99,7 @@ def edit_rule(level, scope_id, rule_id):
     rule = rule_or_404(level, scope, rule_id)
     data = {**actions.get(rule.action).form_data(masked_settings(rule)), **rule.trigger_settings,
             "trigger": rule.trigger.value, "action": rule.action.value}
-    form = step_two_form(level, rule.action, scope, current_user, data=data)
+    form = step_two_form(level, rule.trigger, rule.action, scope, current_user, data=data)
     return render("tracking/_step_two.html", form=form, level=level, scope_id=scope_id, rule=rule)
 
 
@@ -109,7 +111,8 @@ def update_rule(level, scope_id, rule_id):
 
 def _save(rule, level, scope, extra):
     """Step 2's Save: the rule is saved and the dialog closes, or the dialog shows the errors."""
-    form = step_two_form(level, request.form.get("action") or rule.action, scope, current_user)
+    form = step_two_form(level, request.form.get("trigger") or rule.trigger,
+                         request.form.get("action") or rule.action, scope, current_user)
     if form.validate():
         try:
             save_rule(rule, {**form_to_rule_data(form, level), **extra}, current_user)
@@ -128,15 +131,18 @@ def _save(rule, level, scope, extra):
 def toggle_rule(level, scope_id, rule_id):
     level, scope = scope_or_404(level, scope_id)
     rule = rule_or_404(level, scope, rule_id)
-    rule.status = Status.DISABLED if rule.is_active else Status.ACTIVE
+    was = rule.status
+    rule.status = RuleStatus.DISABLED if rule.is_active else RuleStatus.ACTIVE
     rule.updated_by = current_user
-    db.session.commit()
+    release.commit_change(rule, was, current_user)
     return _panel(level, scope)
 
 
 @bp.route(RULES + "/<int:rule_id>/delete", methods=["POST"])
 def delete_rule(level, scope_id, rule_id):
     level, scope = scope_or_404(level, scope_id)
-    db.session.delete(rule_or_404(level, scope, rule_id))
+    rule = rule_or_404(level, scope, rule_id)
+    release.skip_held(rule)
+    db.session.delete(rule)
     db.session.commit()
     return _panel(level, scope)

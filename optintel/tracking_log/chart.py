@@ -1,4 +1,4 @@
-"""Succeeded / failed / retrying deliveries over time, for the filtered rows: from the hourly
+"""Succeeded / failed / retrying / held deliveries over time, for the filtered rows: from the hourly
 counts when the filter only names rule properties, from the deliveries' index otherwise."""
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,8 +13,12 @@ from ..access import managed_scopes
 from ..sql import hour_bucket
 from .filters import apply, start_of
 
-SHOWN = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
+SHOWN = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.RETRYING,
+         DeliveryStatus.HELD)
 DEFAULT_DAYS = 7
+# The longest the log keeps its rows (the largest retention of Project Settings, and then some):
+# a longer range is charted over its last MAX_DAYS days, a bucket each.
+MAX_DAYS = 3660
 
 
 @dataclass
@@ -30,6 +34,7 @@ def chart(user, log_filter):
         utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     first = start_of(log_filter.date_from) if log_filter.date_from else \
         last - timedelta(days=DEFAULT_DAYS)
+    first = max(first, last - timedelta(days=MAX_DAYS))
     hourly = last - first <= timedelta(days=3)
     counts = _hourly_counts(user, log_filter, first, last)
     step = timedelta(hours=1) if hourly else timedelta(days=1)

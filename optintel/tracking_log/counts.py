@@ -2,8 +2,10 @@
 deliveries whose status they count."""
 from collections import Counter
 
+import sqlalchemy as sa
+
 from ..extensions import db
-from ..models import DeliveryCount
+from ..models import Delivery, DeliveryCount
 from ..sql import dialect_insert
 
 KEY = ("rule_id", "level", "scope_id", "trigger", "action", "host")
@@ -35,3 +37,20 @@ def move(transitions):
     stmt = stmt.on_conflict_do_update(index_elements=["hour", "rule_id", "status"],
                                       set_={"count": table.c.count + stmt.excluded.count})
     db.session.execute(stmt, rows)
+
+
+def change_status(where, old_statuses, new_status, **values):
+    """Move the deliveries matching the conditions `where` that are in one of `old_statuses` to
+    `new_status` (setting `values` too), with their counts, in the caller's transaction;
+    returns their ids in order. One UPDATE per old status, conditional on it, so that the
+    counts move from the right one even when a row changed since it was read."""
+    table = Delivery.__table__
+    returned = [table.c.id, table.c.created_at, *(table.c[name] for name in KEY)]
+    moved = []
+    for status in old_statuses:
+        rows = db.session.execute(
+            sa.update(table).where(*where, table.c.status == status)
+            .values(status=new_status, **values).returning(*returned)).mappings().all()
+        moved += [(dict(row), status, new_status) for row in rows]
+    move(moved)
+    return sorted(row["id"] for row, _, _ in moved)

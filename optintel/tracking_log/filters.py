@@ -5,10 +5,13 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
+from ..ids import LARGEST, as_id
 from ..models import ActionType, DeliveryStatus, Level, Trigger
 from ..normalize import InvalidContact, typed_md5
 
 ENUMS = {"level": Level, "trigger": Trigger, "action": ActionType, "status": DeliveryStatus}
+# Days a filter may name: no delivery is older, and the day after the last is still a date.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
 IDS = ("scope_id", "list_id", "mailer_id", "campaign_id", "rule_id")
 # Filters that only depend on the rule: the chart can read them from the hourly counts.
 RULE_FILTERS = {"level", "scope_id", "trigger", "action", "host", "rule_id", "status"}
@@ -40,9 +43,14 @@ class LogFilter:
             value = args.get(name, "").strip()
             if value:
                 try:
-                    setattr(found, name, date.fromisoformat(value))
+                    day = date.fromisoformat(value)
                 except ValueError:
                     errors[name] = "Give a date as YYYY-MM-DD."
+                    continue
+                if FIRST_DAY <= day <= LAST_DAY:
+                    setattr(found, name, day)
+                else:
+                    errors[name] = f"Give a day from {FIRST_DAY} to {LAST_DAY}."
         for name, enum in ENUMS.items():
             value = args.get(name, "").strip()
             if value:
@@ -53,10 +61,12 @@ class LogFilter:
         for name in IDS:
             value = args.get(name, "").strip()
             if value:
-                if value.isdigit():
-                    setattr(found, name, int(value))
-                else:
+                if not (value.isascii() and value.isdigit()):
                     errors[name] = "Give a number."
+                elif as_id(value) is None:
+                    errors[name] = f"Give a number up to {LARGEST:,}."
+                else:
+                    setattr(found, name, as_id(value))
         found.host = args.get("host", "").strip().lower()
         found.contact = args.get("contact", "").strip()
         if found.contact:

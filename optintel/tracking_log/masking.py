@@ -5,9 +5,10 @@ from urllib.parse import quote, quote_plus
 
 
 def mask_contact(value, md5):
-    """'j***@example.com', '+1******4567'; only the MD5 when the plain value is not kept."""
+    """'j***@example.com', '+1******4567'; only the MD5 when the plain value is not kept;
+    empty for a meta event's delivery, which is about no contact."""
     if not value:
-        return md5
+        return md5 or ""
     if "@" in value:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
@@ -42,7 +43,7 @@ def mask_within(data, contact, md5):
     return scrub(data)
 
 
-ATTEMPT_FIELDS = ("number", "started_at", "duration_ms", "succeeded", "request",
+ATTEMPT_FIELDS = ("number", "state", "started_at", "duration_ms", "succeeded", "request",
                   "response_status", "response_headers", "response_body", "error")
 
 

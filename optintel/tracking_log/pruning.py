@@ -16,7 +16,8 @@ BATCH = 5000
 def prune():
     """Delete log rows older than the retention period, in batches; returns how many."""
     cutoff = utcnow() - timedelta(days=ProjectSettings.get().log_retention_days)
-    removed, settled = 0, Delivery.status.not_in(DeliveryStatus.in_flight_statuses())
+    # Deliveries in flight or held (their rule is paused) are kept whatever their age.
+    removed, settled = 0, Delivery.status.not_in(DeliveryStatus.unsettled_statuses())
     for model, moment, extra in ((Delivery, Delivery.created_at, settled),
                                  (TestRun, TestRun.created_at, sa.true()),
                                  (LogAccess, LogAccess.accessed_at, sa.true()),

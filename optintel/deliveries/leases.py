@@ -1,0 +1,92 @@
+"""Leases: a worker holds the deliveries it claimed for OPTINTEL_LEASE_SECONDS, renewed by its
+heartbeat while it works on them, and lets go of them with their outcome or, when it stops
+first, releases them for another worker. A lease that ran out is a worker that died: the
+reconciler hands its deliveries out again (retries.due_query)."""
+import logging
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import Delivery, DeliveryStatus
+from ..models.columns import utcnow
+from ..server_log import log_failure
+from . import attempts
+
+log = logging.getLogger(__name__)
+# The ids of the deliveries this process holds, which its heartbeat renews.
+_held = set()
+_lock = threading.Lock()
+
+
+def _lease_end(now):
+    return now + timedelta(seconds=current_app.config["OPTINTEL_LEASE_SECONDS"])
+
+
+def claim(delivery_ids):
+    """Take the deliveries that are due and not held by a live worker; returns their ids. An
+    attempt of theirs left without an outcome (its worker died) is marked interrupted."""
+    now = utcnow()
+    table = Delivery.__table__
+    stmt = (sa.update(table)
+            .where(table.c.id.in_(delivery_ids),
+                   table.c.status.in_(DeliveryStatus.in_flight_statuses()),
+                   table.c.next_attempt_at <= now + timedelta(seconds=1),
+                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+            .values(lease_until=_lease_end(now)).returning(table.c.id))
+    claimed = db.session.scalars(stmt).all()
+    if claimed:
+        attempts.interrupt(claimed)
+    db.session.commit()
+    with _lock:
+        _held.update(claimed)
+    return claimed
+
+
+def let_go(delivery_ids):
+    """Stop renewing these deliveries' leases (their outcome cleared them, or they were
+    released)."""
+    with _lock:
+        _held.difference_update(delivery_ids)
+
+
+def release(delivery_ids):
+    """End the leases of deliveries left without an outcome, in the caller's transaction, so
+    that the reconciler hands them out again at once."""
+    let_go(delivery_ids)
+    if delivery_ids:
+        table = Delivery.__table__
+        db.session.execute(sa.update(table)
+                           .where(table.c.id.in_(delivery_ids), table.c.lease_until.is_not(None))
+                           .values(lease_until=utcnow()))
+
+
+def renew():
+    """Extend the running leases of the deliveries this process holds, in one UPDATE; returns
+    how many."""
+    with _lock:
+        held = list(_held)
+    if not held:
+        return 0
+    now = utcnow()
+    table = Delivery.__table__
+    # Only leases still running: one that ended (outcome recorded, released) stays ended.
+    renewed = db.session.execute(sa.update(table)
+                                 .where(table.c.id.in_(held), table.c.lease_until > now)
+                                 .values(lease_until=_lease_end(now))).rowcount
+    db.session.commit()
+    return renewed
+
+
+def heartbeat(app, stop):
+    """Renew this process's leases every third of a lease until `stop` is set; a failed beat
+    (database away) waits for the next one."""
+    interval = app.config["OPTINTEL_LEASE_SECONDS"] / 3
+    while not stop.wait(interval):
+        try:
+            with app.app_context():
+                renew()
+        except Exception:  # noqa: BLE001 — the next beat tries again, before the lease runs out
+            log_failure(log, "Renewing the leases failed; retrying in %s s", interval)
