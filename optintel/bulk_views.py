@@ -6,18 +6,20 @@ import io
 from flask import Response, current_app, stream_with_context
 
 from . import downloads, imports
+from .ids import as_id
 from .models import DownloadFormat
 from .validation import Invalid
 
 
 def optional_id(form, name):
-    """An id of a form field, None when empty; Invalid when not a number."""
+    """An id of a form field, None when empty; Invalid when it is not an id (optintel.ids)."""
     value = (form.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit():
-        raise Invalid.on(name, "Not a number.")
-    return int(value)
+    number = as_id(value)
+    if number is None:
+        raise Invalid.on(name, "Not an id.")
+    return number
 
 
 def start_import(opt_out_list, form, files, user):

@@ -213,7 +213,7 @@ def test_attribution_and_every_id_are_checked(api, api_as, make_user, make_list,
     response = upload(as_owner, mine, b"a@example.com\n", campaign_id=stranger.id)
     assert response.status_code == 422 and "campaign_id" in response.json["error"]["fields"]
     response = upload(as_owner, mine, b"a@example.com\n", mailer_id="x")
-    assert response.json["error"]["fields"] == {"mailer_id": ["Not a number."]}
+    assert response.json["error"]["fields"] == {"mailer_id": ["Not an id."]}
     response = upload(as_owner, mine, b"a@example.com\n", mode="merge")
     assert response.json["error"]["fields"] == {"mode": ["Choose add or delete."]}
     theirs_import = upload(api, theirs, b"a@example.com\n").json["id"]
@@ -331,3 +331,11 @@ def test_a_chunk_is_one_transaction_and_a_failed_one_records_where_the_import_st
                              "imported."
     db.session.refresh(opt_out_list)
     assert opt_out_list.contact_count == 2
+
+
+def test_an_upload_whose_ids_are_not_ids_is_a_422_beside_the_field(api, make_list):
+    opt_out_list = make_list()
+    for value in ("²", "2147483648", "-1", "1e3"):
+        response = upload(api, opt_out_list, b"a@example.com\n", mailer_id=value)
+        assert response.status_code == 422, (value, response.json)
+        assert response.json["error"]["fields"]["mailer_id"] == ["Not an id."]

@@ -410,8 +410,8 @@ class TrackingLogPageSchema(Schema):
 # Imports of files
 
 class ImportSchema(Schema):
-    id = fields.Integer()
-    list_id = fields.Integer()
+    id = Integer()
+    list_id = Integer()
     mode = fields.Enum(ImportMode, by_value=True)
     status = fields.Enum(ImportStatus, by_value=True, metadata={
         "description": "queued, running, done, failed or cancelled."})
@@ -419,15 +419,15 @@ class ImportSchema(Schema):
     encoding = fields.String(metadata={"description": "The encoding the file was read in."})
     format = fields.String(attribute="file_format", metadata={"description": "txt or csv."})
     column = fields.String(metadata={"description": "The CSV column read."})
-    mailer_id = fields.Integer(allow_none=True)
-    campaign_id = fields.Integer(allow_none=True)
-    total = fields.Integer(metadata={"description": "Values in the file."})
-    processed = fields.Integer(metadata={"description": "Values handled so far."})
-    added = fields.Integer()
-    deleted = fields.Integer()
-    existing = fields.Integer(metadata={"description": "Values already in the list."})
-    missing = fields.Integer(metadata={"description": "Values to delete that were not there."})
-    invalid = fields.Integer(metadata={"description": "Invalid lines (see invalid-lines)."})
+    mailer_id = Integer(allow_none=True)
+    campaign_id = Integer(allow_none=True)
+    total = Integer(metadata={"description": "Values in the file."})
+    processed = Integer(metadata={"description": "Values handled so far."})
+    added = Integer()
+    deleted = Integer()
+    existing = Integer(metadata={"description": "Values already in the list."})
+    missing = Integer(metadata={"description": "Values to delete that were not there."})
+    invalid = Integer(metadata={"description": "Invalid lines (see invalid-lines)."})
     error = fields.String()
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
@@ -443,6 +443,6 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
         "mode": {"type": "string", "enum": ["add", "delete"], "default": "add"},
         "column": {"type": "string", "description": "CSV: the header's name or the number "
                                                      "(1 first) of the column to read."},
-        "mailer_id": {"type": "integer"},
-        "campaign_id": {"type": "integer"},
+        "mailer_id": {"type": "integer", "minimum": 0, "maximum": LARGEST},
+        "campaign_id": {"type": "integer", "minimum": 0, "maximum": LARGEST},
     }}}}}
