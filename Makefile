@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := app.py
 export PORT
 
-.PHONY: run test setup db demo browser bench bench-log screenshots clean
+.PHONY: run test setup db demo browser bench bench-log bench-import screenshots clean
 
 # When the pinned versions are installed already (requirements.txt merely newer than the
 # stamp), nothing is fetched: no network.
@@ -68,6 +68,12 @@ bench: setup
 bench-log: setup
 	$(BIN)/python bench/log_pages.py $(BENCH_LOG_ARGS)
 	$(BIN)/python bench/log_pages.py --postgres $(filter-out --reuse,$(BENCH_LOG_ARGS))
+
+# A file of 1,000,000 lines imported, downloaded and deleted, on SQLite then on a throwaway
+# PostgreSQL cluster (some ten minutes); e.g. BENCH_IMPORT_ARGS="--lines 100000 --workers 1".
+bench-import: setup
+	$(BIN)/python bench/imports.py $(BENCH_IMPORT_ARGS)
+	$(BIN)/python bench/imports.py --postgres $(BENCH_IMPORT_ARGS)
 
 # The README's screenshots (docs/screenshots/), from demo data in a throwaway database.
 screenshots: setup browser

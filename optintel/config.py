@@ -43,6 +43,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
     OPTINTEL_ALLOW_PRIVATE_TARGETS = _bool("OPTINTEL_ALLOW_PRIVATE_TARGETS")
     OPTINTEL_MAX_BATCH = 10_000
+    # The largest file an upload takes (its request body may be that large, unlike others).
+    OPTINTEL_MAX_UPLOAD_BYTES = int(os.environ.get("OPTINTEL_MAX_UPLOAD_BYTES", str(256 << 20)))
     # Deliveries executed by one job, and HTTP/SMTP attempts in flight at once in a worker.
     OPTINTEL_DELIVERY_BATCH = int(os.environ.get("OPTINTEL_DELIVERY_BATCH", "200"))
     OPTINTEL_CONCURRENCY = int(os.environ.get("OPTINTEL_CONCURRENCY", "32"))

@@ -102,8 +102,10 @@ def handle_http_exception(exc):
 
 
 def handle_too_large(exc):
-    """413 saying how large a request may be."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    """413 saying how large a request may be (a route that takes files says its own limit)."""
+    if exc.description != RequestEntityTooLarge.description:
+        return handle_http_exception(exc)
+    limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
     return handle_http_exception(RequestEntityTooLarge(
         f"The request is too large: this server reads at most {limit:,} bytes "
         f"({limit / 2**20:.3g} MB)."))

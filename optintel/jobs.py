@@ -1,7 +1,7 @@
 """RQ entry points. They take ids, run in one app per worker process, and finish their bookkeeping."""
 from functools import wraps
 
-from . import rule_test_runs
+from . import imports, rule_test_runs
 from .deliveries import retry_by_hand
 from .deliveries.dispatch import dispatch
 from .deliveries.executor import execute
@@ -56,3 +56,9 @@ def retry_matching(filter_args, user_id, up_to_id=None, include_succeeded=True):
     """Retry the failed (and, if included, succeeded) deliveries that a user's Tracking Log
     filter shows."""
     return retry_by_hand.retry_matching(filter_args, user_id, up_to_id, include_succeeded)
+
+
+@in_app_context
+def run_import(import_id):
+    """Work through an import's file for a slice of time; the rest goes to a new job."""
+    return imports.running.run(import_id)

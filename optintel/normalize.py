@@ -3,11 +3,18 @@ import hashlib
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from .models import Channel, ProjectSettings
 
 MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+# Plain ASCII addresses that email-validator accepts as they are (dot-atom local part, host-name
+# labels without "--", a letters-only top-level domain): their normal form is their lower case,
+# found without its full checks, which cost some 40 µs an address (a million-line file).
+# Anything else goes through email-validator; tests compare the two.
+PLAIN_EMAIL_RE = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+                            r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+SPECIAL_USE_DOMAINS = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 
 
 class InvalidContact(ValueError):
@@ -24,11 +31,22 @@ def normalize_email(raw):
     value = (raw or "").strip()
     if not value:
         raise InvalidContact("Empty value.")
+    if _plain_email(value):
+        return value.lower()
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidContact(str(exc)) from None
     return result.normalized.lower()
+
+
+def _plain_email(value):
+    """Whether the address is one that email-validator accepts unchanged but for its case."""
+    if len(value) > 254 or not PLAIN_EMAIL_RE.fullmatch(value):
+        return False
+    local, _, domain = value.partition("@")
+    return (len(local) <= 64 and "--" not in domain
+            and domain.rpartition(".")[2].lower() not in SPECIAL_USE_DOMAINS)
 
 
 def normalize_phone(raw, region="US"):

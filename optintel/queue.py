@@ -5,8 +5,11 @@ from rq import Queue
 
 EVENTS_QUEUE = "events"
 DELIVERIES_QUEUE = "deliveries"
-# A worker takes events first: dispatching is quick and creates the deliveries' work.
-QUEUES = (EVENTS_QUEUE, DELIVERIES_QUEUE)
+IMPORTS_QUEUE = "imports"
+# A worker takes an import's slice first (a file of a million lines is then in the list within
+# a minute, its events dispatched by the other workers meanwhile and by this one after), then
+# events: dispatching is quick and creates the deliveries' work.
+QUEUES = (IMPORTS_QUEUE, EVENTS_QUEUE, DELIVERIES_QUEUE)
 
 
 def redis_connection(app=None):

@@ -1,6 +1,9 @@
 """SQL that differs between SQLite and PostgreSQL, written once."""
+from itertools import chain
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from .extensions import db
 
@@ -17,8 +20,112 @@ def insert_ignoring_duplicates(table):
     return dialect_insert(table).on_conflict_do_nothing()
 
 
+def among(column, values):
+    """`column IN (values)`: one array parameter on PostgreSQL (= ANY), whose driver would parse
+    a placeholder a value anew each time; SQLite's IN otherwise."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def plain_rows(query):
+    """The rows of a SELECT as tuples straight from the driver, in the session's transaction:
+    for reading a whole list (downloads), whose columns need no conversion, without
+    SQLAlchemy's work per row (five times the database's own)."""
+    connection = db.session.connection()
+    compiled = query.compile(dialect=connection.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    parameters = compiled.construct_params()
+    if compiled.positional:
+        parameters = tuple(parameters[name] for name in compiled.positiontup)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, parameters)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def refresh_statistics(*tables):
+    """After a bulk change, let PostgreSQL's planner know the tables' new sizes now rather than
+    at autovacuum's next pass (a million new rows it takes for a few would be scanned whole, a
+    page of a download at a time); SQLite plans without them."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(sa.text("ANALYZE " + ", ".join(table.name for table in tables)))
+    db.session.commit()
+
+
+def iso_utc(column):
+    """A UTC timestamp column as ISO 8601 text to the second ("2026-01-31T09:30:00Z"), in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+
 def hour_bucket(column):
     """The start of the hour of a timestamp column, in SQL."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.func.date_trunc("hour", column)
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+# Bound parameters of one SQLite statement: under its limit (32,766).
+PARAMETER_LIMIT = 30_000
+ROWS_PER_STATEMENT = 1000
+
+
+def insert_rows(table, constants, columns, rows, returning=(), ignore_duplicates=False):
+    """INSERT many rows at once, for bulk changes, in the session's transaction: `rows` are
+    tuples of plain values (str, int, None) for `columns`, sent as they are; `constants`
+    ({column: value}) are the same in every row, converted once by their column's type. Without
+    SQLAlchemy's work per row, which costs more than the database's own for a million-line file:
+    multi-row VALUES on SQLite, one array a column through unnest() on PostgreSQL (whose driver
+    would parse a statement of thousands of placeholders anew each time). ON CONFLICT DO NOTHING
+    with ignore_duplicates. Returns the RETURNING rows (tuples by position)."""
+    if not rows:
+        return []
+    conn = db.session.connection()
+    dialect, preparer = conn.dialect, conn.dialect.identifier_preparer
+    names = [*columns, *constants]
+    fixed = tuple(_bound(table.c[name], value, dialect) for name, value in constants.items())
+    head = (f"INSERT INTO {preparer.format_table(table)} "
+            f"({', '.join(preparer.quote(name) for name in names)}) ")
+    tail = (" ON CONFLICT DO NOTHING" if ignore_duplicates else "") + (
+        f" RETURNING {', '.join(preparer.quote(name) for name in returning)}" if returning else "")
+    if dialect.name == "postgresql":
+        statements = [_unnest_insert(table, columns, constants, rows, fixed, dialect)]
+    else:
+        statements = list(_values_insert(names, rows, fixed))
+    returned = []
+    for body, parameters in statements:
+        result = conn.exec_driver_sql(head + body + tail, parameters)
+        if returning:
+            returned.extend(tuple(row) for row in result)
+    return returned
+
+
+def _values_insert(names, rows, fixed):
+    """(VALUES (?, ...), ..., parameters) statements under the bound-parameter limit."""
+    one_row = "(" + ", ".join(["?"] * len(names)) + ")"
+    per = max(1, min(ROWS_PER_STATEMENT, PARAMETER_LIMIT // len(names)))
+    for start in range(0, len(rows), per):
+        page = rows[start:start + per]
+        yield ("VALUES " + ", ".join([one_row] * len(page)),
+               tuple(chain.from_iterable(row + fixed for row in page)))
+
+
+def _unnest_insert(table, columns, constants, rows, fixed, dialect):
+    """(SELECT ... FROM unnest(%s::type[], ...), parameters): one array a column."""
+    def sql_type(name):
+        return table.c[name].type.compile(dialect=dialect)
+    arrays = ", ".join(f"%s::{sql_type(name)}[]" for name in columns)
+    fixed_sql = "".join(f", %s::{sql_type(name)}" for name in constants)
+    return (f"SELECT *{fixed_sql} FROM unnest({arrays})",
+            (*fixed, *(list(values) for values in zip(*rows))))
+
+
+def _bound(column, value, dialect):
+    """The value as the database driver takes it, by the column's type on this dialect."""
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor(value) if processor else value

@@ -15,7 +15,7 @@ from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.worker_pool import WorkerPool
 
-from . import jobs, rule_test_runs
+from . import imports, jobs, rule_test_runs
 from .deliveries import executor, leases
 from .deliveries.reconciler import reconcile
 from .events import outbox
@@ -56,6 +56,7 @@ def reconcile_all():
         log.info("Reconciler handed out %d event(s)", events)
     reconcile()
     rule_test_runs.hand_off_lost(lost_after)
+    imports.hand_off_lost(lost_after)
 
 
 def reconciler_tick(app, stop):

@@ -58,6 +58,37 @@ document.body.addEventListener("closeModal", () => {
   document.querySelectorAll("#modal dialog[open]").forEach((d) => d.close());
 });
 
+// Delete selected: the button works once a row is selected, the header box selects the page,
+// and the confirmation names how many contacts go.
+function selectedBoxes(formId) {
+  return document.querySelectorAll(`input[type=checkbox][form="${formId}"]:checked`);
+}
+function syncDeleteSelected() {
+  document.querySelectorAll("form[data-confirm-selected]").forEach((form) => {
+    const button = form.querySelector("button");
+    if (button) button.disabled = selectedBoxes(form.id).length === 0;
+  });
+}
+document.addEventListener("change", (event) => {
+  const all = event.target.closest && event.target.closest("input[data-select-all]");
+  if (all) {
+    document.querySelectorAll(`input[type=checkbox][form="${all.dataset.selectAll}"]`)
+      .forEach((box) => { box.checked = all.checked; });
+  }
+  syncDeleteSelected();
+});
+document.addEventListener("htmx:afterSettle", syncDeleteSelected);
+document.addEventListener("htmx:confirm", (event) => {
+  const form = event.target;
+  if (!form.matches || !form.matches("form[data-confirm-selected]")) return;
+  event.preventDefault();
+  const count = selectedBoxes(form.id).length;
+  if (count === 0) return;
+  if (window.confirm(`Delete ${count} selected contact${count === 1 ? "" : "s"} from this list?`)) {
+    event.detail.issueRequest(true);
+  }
+});
+
 document.addEventListener("click", (event) => {
   // A button with data-close-dialog closes its dialog.
   const close = event.target.closest("[data-close-dialog]");

@@ -132,12 +132,13 @@ def start_recording():
     _wrap(secrets, "encrypt", lambda token, text: RECORDED.add_secret(text))
     _wrap(User, "set_password", lambda _, user, password: RECORDED.add(password, SECRET))
     _wrap(ApiKey, "set_new_key", lambda key, row: RECORDED.add(key, SECRET))
-    # _normalized(list, raw values, outcome) -> {md5: value}: the one way in of typed contacts.
+    # _normalized(list, raw values, outcome, ...) -> {md5: value}: the one way in of typed
+    # contacts, from a form, the API or a file.
     original = contact_changes._normalized
 
-    def normalized(opt_out_list, raw_values, outcome):
+    def normalized(opt_out_list, raw_values, outcome, *args, **kwargs):
         raw_values = list(raw_values)
-        wanted = original(opt_out_list, raw_values, outcome)
+        wanted = original(opt_out_list, raw_values, outcome, *args, **kwargs)
         _record_md5_only_contacts(wanted, opt_out_list, raw_values, outcome)
         return wanted
     contact_changes._normalized = normalized

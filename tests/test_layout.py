@@ -30,10 +30,10 @@ PIPELINE_PACKAGES = ("events", "deliveries", "tracking_log")
 # Modules that serve requests: blueprints, the API, the CLI, and the view helpers.
 VIEW_PACKAGES = {"api", "api_keys", "auth", "campaigns", "commands", "dashboard", "lists", "logs",
                  "mailers", "public", "settings", "tracking", "users"}
-VIEW_MODULES = {"optintel", "optintel.crud", "optintel.errors", "optintel.extensions",
-                "optintel.guards", "optintel.rendering", "optintel.request_input",
-                "optintel.security_headers",
-                "optintel.template_helpers"}
+VIEW_MODULES = {"optintel", "optintel.bulk_views", "optintel.crud", "optintel.errors",
+                "optintel.extensions", "optintel.guards", "optintel.rendering",
+                "optintel.request_input", "optintel.security_headers",
+                "optintel.template_helpers", "optintel.uploads"}
 REQUEST_STATE = {("flask", "request"), ("flask", "g"), ("flask", "session"),
                  ("flask_login", "current_user")}
 

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..guards import admin_only
 from ..models import Channel, ContactSource, OptOutList
 from . import blueprint, fails_with
+from .bulk import add_bulk_routes
 from .crud import delete_unless_in_use, save
 from .schemas import (AddedSchema, EmailListChangesSchema, EmailListSchema, EmailsToAddSchema,
                       EmailsToRemoveSchema, NewEmailListSchema, NewPhoneListSchema,
@@ -135,6 +136,7 @@ def lists_blueprint(api):
         return remove_contacts(opt_out_list, body[api.values], origin_for(opt_out_list,
                                                                           ContactSource.API))
 
+    add_bulk_routes(bp, get_list)
     return bp
 
 

@@ -6,8 +6,8 @@ from .. import sms_replies
 from ..actions.credentials import MASK
 from ..config import Config
 from ..ids import LARGEST
-from ..models import (ActionType, AttemptState, Channel, ContactSource, DeliveryStatus, Level,
-                      ListKind, Status, Storage, Trigger)
+from ..models import (ActionType, AttemptState, Channel, ContactSource, DeliveryStatus,
+                      ImportMode, ImportStatus, Level, ListKind, Status, Storage, Trigger)
 from ..validation import ECHOED
 from .fields import IdList, Integer
 
@@ -405,3 +405,44 @@ class TrackingLogPageSchema(Schema):
     items = fields.List(fields.Nested(TrackingLogItemSchema))
     next_after_id = Integer(allow_none=True, metadata={
         "description": "after_id of the next (older) page; null on the last page."})
+
+
+# Imports of files
+
+class ImportSchema(Schema):
+    id = Integer()
+    list_id = Integer()
+    mode = fields.Enum(ImportMode, by_value=True)
+    status = fields.Enum(ImportStatus, by_value=True, metadata={
+        "description": "queued, running, done, failed or cancelled."})
+    file_name = fields.String()
+    encoding = fields.String(metadata={"description": "The encoding the file was read in."})
+    format = fields.String(attribute="file_format", metadata={"description": "txt or csv."})
+    column = fields.String(metadata={"description": "The CSV column read."})
+    mailer_id = Integer(allow_none=True)
+    campaign_id = Integer(allow_none=True)
+    total = Integer(metadata={"description": "Values in the file."})
+    processed = Integer(metadata={"description": "Values handled so far."})
+    added = Integer()
+    deleted = Integer()
+    existing = Integer(metadata={"description": "Values already in the list."})
+    missing = Integer(metadata={"description": "Values to delete that were not there."})
+    invalid = Integer(metadata={"description": "Invalid lines (see invalid-lines)."})
+    error = fields.String()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "TXT (one value a line) or CSV; UTF-8 (with or without BOM), "
+                                "UTF-16 or Latin-1, CRLF or LF."},
+        "mode": {"type": "string", "enum": ["add", "delete"], "default": "add"},
+        "column": {"type": "string", "description": "CSV: the header's name or the number "
+                                                     "(1 first) of the column to read."},
+        "mailer_id": {"type": "integer", "minimum": 0, "maximum": LARGEST},
+        "campaign_id": {"type": "integer", "minimum": 0, "maximum": LARGEST},
+    }}}}}

@@ -3,10 +3,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..contact_changes import add_contacts, origin_for
+from .. import imports
 from ..extensions import db
 from ..ids import LARGEST
-from ..models import ContactSource, OptOutList
+from ..models import ImportMode, OptOutList
 from ..validation import Invalid
 from . import InvalidInput
 
@@ -14,40 +14,16 @@ lists = AppGroup("lists", help="Opt-out lists.")
 ID = click.IntRange(0, LARGEST)
 
 
-def _batches(lines, size):
-    """The non-blank lines as (line number, value), `size` at a time."""
-    batch = []
-    for number, line in enumerate(lines, 1):
-        value = line.strip()
-        if value:
-            batch.append((number, value))
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _invalid_lines(batch, invalid):
-    """(line number, value, reason) of each invalid line of a batch.
-
-    add_contacts reports invalid values in the order they came, and a value is invalid wherever it
-    appears, so walking both in step pairs each report with its line."""
-    reports = iter(invalid)
-    report = next(reports, None)
-    for number, value in batch:
-        if report is not None and report["value"] == value:
-            yield number, value, report["error"]
-            report = next(reports, None)
-
-
 @lists.command("import")
 @click.argument("list_id", type=ID)
-@click.argument("file", type=click.File(encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--mailer-id", type=ID, help="The mailer the contacts came through.")
 @click.option("--campaign-id", type=ID, help="The campaign the contacts came through.")
-def import_file(list_id, file, mailer_id, campaign_id):
-    """Add the values of FILE (one a line; '-' reads stdin) to the Single opt-out list LIST_ID."""
+@click.option("--column", help="CSV: the header's name or the number of the column to read.")
+@click.option("--delete", "delete", is_flag=True, help="Delete the file's values instead.")
+def import_file(list_id, file, mailer_id, campaign_id, column, delete):
+    """Add the values of FILE (TXT one a line, or CSV; '-' reads stdin) to the Single opt-out
+    list LIST_ID, as an upload does, in this process."""
     opt_out_list = db.session.get(OptOutList, list_id)
     if opt_out_list is None:
         raise click.ClickException(f"No opt-out list has the id {list_id}.")
@@ -55,14 +31,20 @@ def import_file(list_id, file, mailer_id, campaign_id):
         raise click.ClickException(f"{opt_out_list.name} is a Grouped list and holds no contacts "
                                    f"itself; import into one of its lists.")
     try:
-        origin = origin_for(opt_out_list, ContactSource.UPLOAD, mailer_id, campaign_id)
+        contact_import = imports.start(
+            opt_out_list, file, file_name=getattr(file, "name", ""), column=column,
+            mode=ImportMode.DELETE if delete else ImportMode.ADD, mailer_id=mailer_id,
+            campaign_id=campaign_id, chunk_size=current_app.config["OPTINTEL_MAX_BATCH"],
+            hand_off=False)
     except Invalid as invalid:
         raise InvalidInput(invalid) from None
-    added = existing = invalid = 0
-    for batch in _batches(file, current_app.config["OPTINTEL_MAX_BATCH"]):
-        outcome = add_contacts(opt_out_list, [value for _, value in batch], origin)
-        added, existing, invalid = (added + outcome.changed, existing + outcome.unchanged,
-                                    invalid + len(outcome.invalid))
-        for number, value, reason in _invalid_lines(batch, outcome.invalid):
-            click.echo(f"line {number}: {value}: {reason}")
-    click.echo(f"Added: {added}\nExisting: {existing}\nInvalid: {invalid}")
+    imports.running.run(contact_import.id, slice_seconds=None)
+    db.session.refresh(contact_import)
+    for number, value, reason in imports.invalid_lines(contact_import):
+        click.echo(f"line {number}: {value}: {reason}")
+    counts = ((("Deleted", contact_import.deleted), ("Missing", contact_import.missing)) if delete
+              else (("Added", contact_import.added), ("Existing", contact_import.existing)))
+    for label, count in (*counts, ("Invalid", contact_import.invalid)):
+        click.echo(f"{label}: {count}")
+    if contact_import.error:
+        raise click.ClickException(contact_import.error)

@@ -8,8 +8,9 @@ from ..sql import dialect_insert
 
 
 def add(opt_out_list, trigger, rows, now):
-    """Count the events of these changed contact rows ({campaign_id, ...}), recorded at `now`."""
-    by_campaign = Counter(row["campaign_id"] or 0 for row in rows)
+    """Count the events of these changed contact rows ((md5, value, mailer_id, campaign_id)),
+    recorded at `now`."""
+    by_campaign = Counter(campaign_id or 0 for _, _, _, campaign_id in rows)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     table = EventCount.__table__
     stmt = dialect_insert(table)

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import Event
 from ..models.columns import utcnow
 from ..queue import EVENTS_QUEUE, queue
+from ..sql import insert_rows
 from . import counts
 
 log = logging.getLogger(__name__)
@@ -25,19 +26,17 @@ _held = ContextVar("outbox_held", default=False)
 
 
 def record(opt_out_list, trigger, rows, origin, now):
-    """Insert one event per changed contact row ({value, md5, mailer_id, campaign_id}) in the
+    """Insert one event per changed contact row ((md5, value, mailer_id, campaign_id)) in the
     caller's transaction; returns their ids."""
     if not rows:
         return []
-    events = [{
-        "trigger": trigger, "channel": opt_out_list.channel, "list_id": opt_out_list.id,
-        "contact": row["value"], "contact_md5": row["md5"], "source": origin.source,
-        "mailer_id": row["mailer_id"], "campaign_id": row["campaign_id"], "occurred_at": now,
-        "caused_by_event_id": origin.caused_by_event_id, "depth": origin.depth,
-    } for row in rows]
-    table = Event.__table__
+    constants = {"trigger": trigger, "channel": opt_out_list.channel, "list_id": opt_out_list.id,
+                 "source": origin.source, "occurred_at": now,
+                 "caused_by_event_id": origin.caused_by_event_id, "depth": origin.depth}
     counts.add(opt_out_list, trigger, rows, now)
-    return list(db.session.scalars(sa.insert(table).returning(table.c.id), events))
+    return [event_id for event_id, in insert_rows(
+        Event.__table__, constants, ("contact_md5", "contact", "mailer_id", "campaign_id"), rows,
+        returning=("id",))]
 
 
 @contextmanager

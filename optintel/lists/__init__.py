@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("lists", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import bulk, routes  # noqa: E402,F401

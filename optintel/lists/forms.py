@@ -2,12 +2,14 @@
 catalog.apply_list and contact_changes, whose messages are shown beside these fields."""
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
 from .. import access
 from ..extensions import db
 from ..ids import to_optional_id
-from ..models import Campaign, Channel, ListKind, Mailer, OptOutList, Role, Status, Storage, User
+from ..models import (Campaign, Channel, ImportMode, ListKind, Mailer, OptOutList, Role, Status,
+                      Storage, User)
 
 
 def _choices(enum):
@@ -73,6 +75,17 @@ def _users_with_roles(*roles):
     return db.session.scalars(sa.select(User).where(User.role.in_(roles)).order_by(User.email))
 
 
+def _attribution_choices(form, opt_out_list, user):
+    """The mailers and campaigns a contact of this list may be attributed to, for this user."""
+    mailers = access.attributable_mailers_query(user, opt_out_list)
+    form.mailer_id.choices = [("", "—")] + [
+        (m.id, f"{m.nickname} ({m.company_name})")
+        for m in db.session.scalars(mailers.order_by(Mailer.nickname))]
+    campaigns = access.campaigns_using_list_query(opt_out_list)
+    form.campaign_id.choices = [("", "—")] + [
+        (c.id, c.name) for c in db.session.scalars(campaigns.order_by(Campaign.name))]
+
+
 class AddContactForm(FlaskForm):
     """One contact to add by hand, with the mailer and campaign it came through, if known."""
 
@@ -84,10 +97,22 @@ class AddContactForm(FlaskForm):
         super().__init__(**kwargs)
         self.value.label.text = ("Email address" if opt_out_list.channel == Channel.EMAIL
                                  else "Phone number")
-        mailers = access.attributable_mailers_query(user, opt_out_list)
-        self.mailer_id.choices = [("", "—")] + [
-            (m.id, f"{m.nickname} ({m.company_name})")
-            for m in db.session.scalars(mailers.order_by(Mailer.nickname))]
-        campaigns = access.campaigns_using_list_query(opt_out_list)
-        self.campaign_id.choices = [("", "—")] + [
-            (c.id, c.name) for c in db.session.scalars(campaigns.order_by(Campaign.name))]
+        _attribution_choices(self, opt_out_list, user)
+
+
+class UploadForm(FlaskForm):
+    """A file of values to add to or delete from the list (imports.start checks the rest)."""
+
+    file = FileField("File", description="TXT (one value a line) or CSV; UTF-8, UTF-16 or "
+                                         "Latin-1.")
+    mode = SelectField("Mode", choices=[(ImportMode.ADD.value, "Add the values"),
+                                        (ImportMode.DELETE.value, "Delete the values")],
+                       validate_choice=False)
+    column = StringField("CSV column", description="Header name or number; found by itself "
+                                                   "when left empty.")
+    mailer_id = SelectField("Mailer", validate_choice=False)
+    campaign_id = SelectField("Campaign", validate_choice=False)
+
+    def __init__(self, opt_out_list, user, **kwargs):
+        super().__init__(**kwargs)
+        _attribution_choices(self, opt_out_list, user)

@@ -4,7 +4,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from .. import catalog
+from .. import catalog, imports
+from ..bulk_views import bulk_context
 from ..access import visible_lists_query
 from ..crud import deleted, saved
 from ..contact_changes import (ListNotWritable, Origin, add_contacts, origin_for,
@@ -18,7 +19,7 @@ from ..rendering import is_htmx, render
 from ..tracking.panel import panel_context
 from ..validation import Invalid
 from . import bp
-from .forms import AddContactForm, ListForm
+from .forms import AddContactForm, ListForm, UploadForm
 
 CHANNEL = "<any(email, phone):channel>"
 LIST = CHANNEL + "/<int:list_id>"
@@ -57,7 +58,7 @@ def edit(channel, list_id):
     if saved(form, opt_out_list, catalog.apply_list, "Settings saved."):
         return redirect(url_for(".edit", channel=channel, list_id=list_id))
     return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
-                           opt_out_list=opt_out_list)
+                           opt_out_list=opt_out_list, **bulk_context(opt_out_list))
 
 
 @bp.route(f"/{LIST}/delete", methods=["POST"])
@@ -88,7 +89,7 @@ def contacts(channel, list_id):
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
     if message:
         form = AddContactForm(opt_out_list, current_user, formdata=None)
-    return _contacts_tab(opt_out_list, form, message)
+    return contacts_tab(opt_out_list, form, message)
 
 
 def _add_contact(opt_out_list, form):
@@ -122,12 +123,13 @@ def delete_contact(channel, list_id):
     if not is_htmx():
         flash(message)
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return _contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
                          message)
 
 
-def _contacts_tab(opt_out_list, form, message=None):
-    """The Contacts tab at the page and search of the query string, newest contacts first."""
+def contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200):
+    """The Contacts tab at the page and search of the query string, newest contacts first, with
+    the upload, the latest imports and the downloads."""
     search = request.args.get("q", "").strip()
     query = (sa.select(Contact).where(Contact.list_id == opt_out_list.id)
              .options(selectinload(Contact.mailer), selectinload(Contact.campaign)))
@@ -140,4 +142,6 @@ def _contacts_tab(opt_out_list, form, message=None):
     page = keyset_page(db.session, query, Contact.id, request.args,
                        current_app.config["CONTACTS_PER_PAGE"])
     return render("lists/contacts.html", block="contacts", opt_out_list=opt_out_list, form=form,
-                  message=message, search=search, search_error=search_error, page=page)
+                  message=message, search=search, search_error=search_error, page=page,
+                  upload_form=upload_form or UploadForm(opt_out_list, current_user, formdata=None),
+                  imports=imports.latest(opt_out_list), **bulk_context(opt_out_list)), status

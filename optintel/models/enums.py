@@ -208,6 +208,50 @@ class DeliveryStatus(StrEnum):
         return self in self.retryable_statuses()
 
 
+class ImportMode(StrEnum):
+    """What a file upload does with its values."""
+
+    ADD = "add"
+    DELETE = "delete"
+
+    @property
+    def label(self):
+        return {"add": "Add", "delete": "Delete"}[self.value]
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self):
+        return self.value.capitalize()
+
+    @classmethod
+    def in_flight_statuses(cls):
+        """Statuses of imports that still have lines to go."""
+        return (cls.QUEUED, cls.RUNNING)
+
+    @property
+    def in_flight(self):
+        return self in self.in_flight_statuses()
+
+
+class DownloadFormat(StrEnum):
+    """How a list is downloaded: plain values, their MD5s (one a line), or both as CSV."""
+
+    PLAIN = "plain"
+    MD5 = "md5"
+    CSV = "csv"
+
+    @property
+    def label(self):
+        return {"plain": "Plain values", "md5": "MD5", "csv": "CSV"}[self.value]
+
+
 class AttemptState(StrEnum):
     """Where an attempt stands: sent with its outcome to come, completed (succeeded or failed),
     or cut short because its worker stopped before the outcome was recorded."""
