@@ -7,13 +7,14 @@ tests/artifacts/screenshots/<viewport>/<role>/ (ignored by git).
 The pages are read from the app's url_map: every GET route outside the API and static files,
 its ids filled with one object of each kind and each choice of its any() parts, kept when it
 answers a whole HTML page to a Global Admin. A new page is covered without a change here."""
+import io
 import re
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from optintel import unsubscribe_links
+from optintel import imports, unsubscribe_links
 from optintel.deliveries.executor import execute
 from optintel.extensions import db
 from optintel.models import (ApiKey, Channel, Delivery, ListKind, LogAccess, ProjectSettings,
@@ -67,11 +68,15 @@ def world(make_user, make_list, make_campaign, make_mailer, make_rule, api_key, 
     db.session.commit()
     api_key(admin)
     key_id = db.session.scalar(db.select(ApiKey.id))
+    # An import of a small file, left queued (its pages are a card and a CSV, not whole pages).
+    contact_import = imports.start(email_list, io.BytesIO(b"cy.lin@example.net\nnot-an-email\n"),
+                                   file_name="more.txt", user=admin, hand_off=False)
     ids = {"list_id": {"email": email_list.id, "phone": phone_list.id},
            "campaign_id": {"email": email_campaign.id, "phone": sms_campaign.id},
            "mailer_id": {None: mailer.id}, "user_id": {None: owner.id}, "key_id": {None: key_id},
            "rule_id": {None: rule_ids[0]}, "scope_id": {None: 0},
-           "delivery_id": {None: delivery_ids[0]}, "run_id": {None: run.id}}
+           "delivery_id": {None: delivery_ids[0]}, "run_id": {None: run.id},
+           "import_id": {None: contact_import.id}}
     users = {Role.GLOBAL_ADMIN: admin, Role.CAMPAIGN_MANAGER: manager, Role.LIST_OWNER: owner}
     return users, ids, (email_campaign, mailer)
 
