@@ -9,7 +9,7 @@ import pytest
 
 from optintel.models import Storage
 
-from tests.log_guard import RECORDED, find_leaks, mask, report
+from tests.log_guard import RECORDED, SECRET, find_leaks, mask, report, to_look_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,3 +108,10 @@ def test_a_run_whose_log_holds_a_secret_fails(tmp_path):
     assert f"secret {mask('inner-secret-4b1d')} in " in result.stdout
     assert "test-process.log line " in result.stdout
     assert "inner-secret-4b1d" not in result.stdout
+
+
+def test_a_word_of_the_products_own_text_is_not_taken_for_a_secret():
+    """Hypothesis offers the product's constants as generated values: "Attempt" stored as a
+    secret by the API schema test shows up in any worker's log as the product's own word."""
+    assert to_look_for({"Attempt": SECRET, "whsec_not-a-word": SECRET}) == \
+        {"whsec_not-a-word": SECRET}
