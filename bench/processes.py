@@ -66,10 +66,15 @@ class Children:
         self.kinds[proc.pid] = kind or name
         return proc
 
-    def stop(self, procs, timeout=15):
-        """SIGTERM to each process group, then SIGKILL to those still there after `timeout`."""
+    def stop(self, procs, timeout=15, leader_only=False):
+        """SIGTERM to each process group (or, leader_only, to the process that leads it: a
+        supervisor that stops its own children), then SIGKILL to the groups after `timeout` or
+        once their leaders ended."""
         for proc in procs:
-            self._signal(proc, signal.SIGTERM)
+            if leader_only:
+                proc.send_signal(signal.SIGTERM)
+            else:
+                self._signal(proc, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in procs:
             try:
