@@ -343,7 +343,7 @@ class Bench:
         the workers running."""
         list_id = self.new_list(list_name)
         emails = [f"{prefix}{n}@example.com" for n in range(contacts)]
-        say(f"{what} Adding {len(emails):,} contacts through the API, {self.args.batch:,} a "
+        say(f"{what}: adding {len(emails):,} contacts through the API, {self.args.batch:,} a "
             f"call")
         after_id, cpu = self.last_delivery_id(), self.children.cpu_seconds()
         started, clock = datetime.now(timezone.utc), time.monotonic()
@@ -498,11 +498,11 @@ class Bench:
         sink_before = self.sink_get("/__stats")["requests"]
         processes = self.args.processes
         self.start_workers(1)
-        a1 = self.bulk("(a) 1 process:", self.args.scaling_contacts, "Bench bulk, 1 process",
+        a1 = self.bulk("(a) 1 process", self.args.scaling_contacts, "Bench bulk, 1 process",
                        "one")
         self.stop_workers()
         self.start_workers(processes)
-        a = self.bulk(f"(a) {processes} processes:", self.args.contacts, "Bench bulk", "bulk")
+        a = self.bulk(f"(a) {processes} processes", self.args.contacts, "Bench bulk", "bulk")
         b = [self.steady(rate) for rate in self.args.steady_rates]
         self.stop_workers()
         c = self.naive()
