@@ -121,7 +121,7 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="optintel-bench-"))
         self.children = Children(self.tmp)
         self.secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-        self.workers, self.celery, self.cluster = [], [], None
+        self.workers, self.cluster = [], None
 
     # Setting up ------------------------------------------------------------------------------
 
@@ -419,11 +419,11 @@ class Bench:
         broker = self.redis_url.rsplit("/", 1)[0] + "/1"
         env = dict(self.env, BENCH_CELERY_BROKER=broker, BENCH_POSTS=json.dumps(posts.settings()),
                    PYTHONPATH=os.pathsep.join([str(ROOT), str(Path(__file__).parent)]))
-        self.celery = [self.children.start(
+        celery = self.children.start(
             "celery", [sys.executable, "-m", "celery", "-A", "celery_peer", "worker",
                        "--pool", "prefork", "--concurrency", str(self.args.processes),
                        "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-                       "--without-heartbeat"], cwd=Path(__file__).parent, env=env)]
+                       "--without-heartbeat"], cwd=Path(__file__).parent, env=env)
         app = Celery("bench", broker=broker)
         total = self.args.naive_sample
 
@@ -445,8 +445,7 @@ class Bench:
         seconds = time.monotonic() - clock
         cpu_ms_each = self.cpu_ms_since(cpu, total)
         app.close()
-        self.children.stop(self.celery)
-        self.celery = []
+        self.children.stop([celery])
         return {"deliveries": total, "seconds": seconds, "per_second": total / seconds,
                 "cpu_ms_each": cpu_ms_each,
                 "worker_cpu_ms_per_delivery": (cpu_ms_each or {}).get("celery")}
