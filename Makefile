@@ -71,7 +71,7 @@ browser:
 		"(as root: apt-get install chromium)."; fi
 
 # The throughput benchmark on SQLite, then on a throwaway PostgreSQL cluster judged against the
-# SQLite run (about half an hour in all); e.g. BENCH_ARGS="--contacts 10000 --json".
+# SQLite run (about 40 minutes in all on a busy 2-core machine); e.g. BENCH_ARGS="--contacts 10000 --json".
 bench: bench-setup
 	$(BIN)/python bench/throughput.py --save $(BENCH_FIGURES) $(BENCH_ARGS)
 	$(BIN)/python bench/throughput.py --postgres --sqlite-figures $(BENCH_FIGURES) $(BENCH_ARGS)
