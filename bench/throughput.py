@@ -33,7 +33,6 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ import sqlalchemy as sa  # noqa: E402
 import urllib3  # noqa: E402
 from celery import Celery  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
@@ -125,10 +125,12 @@ class Bench:
 
     # Setting up ------------------------------------------------------------------------------
 
-    def start(self):
-        """Start every process, then create the API key and the rules."""
+    def start(self, processes):
+        """Start every process, the workers a pool of `processes`, then create the API key and
+        the rules. What can start side by side does, for a short run's sake."""
         redis_port, self.sink_port, web_port = free_port(), free_port(), free_port()
-        self.redis_url = redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        self.celery_broker = f"redis://127.0.0.1:{redis_port}/1"
         if self.args.postgres:
             say("Starting a throwaway PostgreSQL cluster")
             self.cluster = ThrowawayPostgres().start()
@@ -147,17 +149,12 @@ class Bench:
                                       "--port", str(redis_port), "--save", "", "--appendonly",
                                       "no", "--dir", str(self.tmp)])
         self.redis = Redis.from_url(redis_url)
-        wait_until(self._redis_up, 20, "redis-server")
         self.children.start("sink", [sys.executable, str(Path(__file__).with_name("sink.py")),
                                      "--port", str(self.sink_port)])
         self.sink = urllib3.HTTPConnectionPool("127.0.0.1", self.sink_port, maxsize=1)
-        wait_until(lambda: port_open(self.sink_port), 20, "the sink")
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=self.env,
-                       check=True, capture_output=True)
         self.children.start("web", [sys.executable, "-m", "gunicorn", "--bind",
                                     f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4",
                                     "app:app"], cwd=ROOT, env=self.env)
-        wait_until(lambda: self._healthy(web_port), 60, "the web app")
 
         class BenchConfig(Config):
             SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database_url)
@@ -167,11 +164,21 @@ class Bench:
             OPTINTEL_ENCRYPTION_KEY = None
             OPTINTEL_INSTANCE = self.env["OPTINTEL_INSTANCE"]
 
+        # `flask db upgrade` in this process while the web app starts; the workers after it.
+        # The bench prints figures, not app or migration logs.
         create_app(BenchConfig).app_context().push()
-        logging.getLogger().setLevel(logging.WARNING)  # the bench prints figures, not app logs
+        logging.disable(logging.INFO)
+        upgrade(directory=str(ROOT / "migrations"))
+        logging.disable(logging.NOTSET)
+        logging.getLogger().setLevel(logging.WARNING)
+        self.launch_workers(processes)
+        wait_until(self._redis_up, 20, "redis-server")
+        wait_until(lambda: port_open(self.sink_port), 20, "the sink")
+        wait_until(lambda: self._healthy(web_port), 60, "the web app")
         self.api = Api(web_port, self._api_key())
         self.rule_ids = [self.api.call("POST", "/tracking-rules", self._rule(n),
                                        expect=(201,))["id"] for n in range(1, RULES + 1)]
+        self.wait_for_workers(processes)
 
     def _redis_up(self):
         try:
@@ -187,23 +194,32 @@ class Bench:
         except urllib3.exceptions.HTTPError:
             return False
 
-    def start_workers(self, processes, **settings):
-        """One pool of `processes` worker processes (`flask worker --processes N`); returns once
-        all of them listen on the queues."""
+    def launch_workers(self, processes, **settings):
+        """Start one pool of `processes` worker processes (`flask worker --processes N`)."""
         env = dict(self.env, **{k: str(v) for k, v in settings.items()})
-        self.workers = [self.children.start(f"workers-{processes}-{time.monotonic_ns()}",
-                                            [sys.executable, "-m", "flask", "worker",
-                                             "--processes", str(processes)],
-                                            kind="workers", cwd=ROOT, env=env)]
+        self.workers.append(self.children.start(
+            f"workers-{processes}-{time.monotonic_ns()}",
+            [sys.executable, "-m", "flask", "worker", "--processes", str(processes)],
+            kind="workers", cwd=ROOT, env=env))
+
+    def wait_for_workers(self, processes):
+        """Returns once `processes` worker processes listen on the queues."""
         wait_until(lambda: Worker.count(connection=self.redis) == processes, 60,
                    f"{processes} worker process(es) to listen")
+
+    def switch_workers(self, processes, **settings):
+        """The pool that ran a phase (its work all done) gives way to a new one, started while
+        the old one stops; returns once the new one listens."""
+        old, self.workers = self.workers, []
+        self.launch_workers(processes, **settings)
+        self.children.stop(old, timeout=30, leader_only=True)
+        self.wait_for_workers(processes)
 
     def stop_workers(self):
         """Stop the pool; returns once Redis no longer lists its processes. The pool stops its
         processes itself: a signal of ours besides its own would be a second one to them."""
         self.children.stop(self.workers, timeout=30, leader_only=True)
         self.workers = []
-        wait_until(lambda: Worker.count(connection=self.redis) == 0, 30, "the workers to leave")
 
     def _api_key(self):
         user = catalog.apply_user(User(), email="bench@example.com", name="Bench",
@@ -394,7 +410,6 @@ class Bench:
 
     def naive(self):
         """(c): the same pipeline with OPTINTEL_DELIVERY_BATCH=1, i.e. one RQ job per delivery."""
-        self.start_workers(self.args.processes, OPTINTEL_DELIVERY_BATCH=1)
         contacts = math.ceil(self.args.naive_sample / RULES)
         list_id = self.new_list("Bench naive")
         emails = [f"naive{n}@example.com" for n in range(contacts)]
@@ -408,23 +423,26 @@ class Bench:
         cpu_ms_each = self.cpu_ms_since(cpu, figures["succeeded"])
         figures.update(contacts=added, cpu_ms_each=cpu_ms_each,
                        worker_cpu_ms_per_delivery=worker_cpu(cpu_ms_each))
-        self.stop_workers()
         return figures
 
-    def celery_peer(self):
-        """(c2): one Celery task per delivery, POSTing with requests from a prefork pool of as
-        many processes as the pipeline's, Redis (another database) as the broker."""
+    def launch_celery(self):
+        """Start the Celery peer's worker: a prefork pool of as many processes as the
+        pipeline's, Redis (another database of it) as the broker; returns its process."""
         posts = SignedPosts(self.sink_port, self.secret, self.rule_ids, RULE_BODY, RULE_HEADERS,
                             "Bench celery")
-        broker = self.redis_url.rsplit("/", 1)[0] + "/1"
-        env = dict(self.env, BENCH_CELERY_BROKER=broker, BENCH_POSTS=json.dumps(posts.settings()),
+        env = dict(self.env, BENCH_CELERY_BROKER=self.celery_broker,
+                   BENCH_POSTS=json.dumps(posts.settings()),
                    PYTHONPATH=os.pathsep.join([str(ROOT), str(Path(__file__).parent)]))
-        celery = self.children.start(
+        return self.children.start(
             "celery", [sys.executable, "-m", "celery", "-A", "celery_peer", "worker",
                        "--pool", "prefork", "--concurrency", str(self.args.processes),
                        "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
                        "--without-heartbeat"], cwd=Path(__file__).parent, env=env)
-        app = Celery("bench", broker=broker)
+
+    def celery_peer(self, celery):
+        """(c2): one Celery task per delivery, POSTing with requests, from the `celery` worker
+        launched before."""
+        app = Celery("bench", broker=self.celery_broker)
         total = self.args.naive_sample
 
         def send(numbers):
@@ -493,20 +511,20 @@ class Bench:
     def run(self):
         """All the phases, in order; the figures."""
         load_before = os.getloadavg()[0]
-        self.start()
-        sink_before = self.sink_get("/__stats")["requests"]
         processes = self.args.processes
-        self.start_workers(1)
+        self.start(1)
+        sink_before = self.sink_get("/__stats")["requests"]
         a1 = self.bulk("(a) 1 process", self.args.scaling_contacts, "Bench bulk, 1 process",
                        "one")
-        self.stop_workers()
-        self.start_workers(processes)
+        self.switch_workers(processes)
         a = self.bulk(f"(a) {processes} processes", self.args.contacts, "Bench bulk", "bulk")
         b = [self.steady(rate) for rate in self.args.steady_rates]
-        self.stop_workers()
+        self.switch_workers(processes, OPTINTEL_DELIVERY_BATCH=1)
         c = self.naive()
         sink = self.sink_get("/__stats")
-        c2 = self.celery_peer()
+        celery = self.launch_celery()
+        self.stop_workers()
+        c2 = self.celery_peer(celery)
         d = self.ceiling(min(a["deliveries"], self.args.ceiling_posts))
         figures = self.report(a1, a, b, c, c2, d, {"requests": sink["requests"] - sink_before,
                                                    "signed": sink["signed"]})
