@@ -1,5 +1,6 @@
 """The raw ceiling of the benchmark: the POSTs the pipeline sends (same paths, bodies, headers and
-Standard Webhooks signatures), sent straight to the sink by plain clients."""
+Standard Webhooks signatures), sent straight to the sink by plain clients: urllib3 from threads,
+aiohttp, and keep-alive connections written by hand on asyncio."""
 import asyncio
 import hashlib
 import itertools
@@ -7,6 +8,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
+import aiohttp
 import urllib3
 
 from optintel.actions.ping_url import CONTENT_TYPES, render_body, signature_headers
@@ -21,6 +23,12 @@ class SignedPosts:
         self.body_template, self.extra_headers, self.list_name = (body_template, extra_headers,
                                                                   list_name)
         self.occurred_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def settings(self):
+        """The arguments that make the same posts in another process (the Celery peer's)."""
+        return {"port": self.port, "secret": self.secret, "rule_ids": self.rule_ids,
+                "body_template": self.body_template, "extra_headers": self.extra_headers,
+                "list_name": self.list_name}
 
     def __call__(self, n):
         """(path, body, headers) of the n-th POST."""
@@ -67,6 +75,31 @@ def with_threads(posts, total, threads):
     if failures:
         raise RuntimeError(f"The sink answered {len(failures)} POSTs with {failures[:5]}")
     return seconds
+
+
+def with_aiohttp(posts, total, connections):
+    """Send `total` POSTs from one aiohttp session over a keep-alive pool of `connections`
+    connections; returns the seconds it took."""
+    numbers, base = iter(range(total)), f"http://127.0.0.1:{posts.port}"
+
+    async def post_until_done(session):
+        for n in numbers:
+            path, body, headers = posts(n)
+            async with session.post(base + path, data=body, headers=headers,
+                                    allow_redirects=False) as response:
+                await response.content.read(4096)
+                if response.status != 200:
+                    raise RuntimeError(f"The sink answered {response.status}")
+
+    async def send_all():
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=10)) as session:
+            await asyncio.gather(*(post_until_done(session) for _ in range(connections)))
+
+    clock = time.perf_counter()
+    asyncio.run(send_all())
+    return time.perf_counter() - clock
 
 
 def with_asyncio(posts, total, connections):

@@ -31,7 +31,6 @@ import os
 import random
 import re
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -55,7 +54,7 @@ from optintel.models import (ActionType, ApiKey, Campaign, Channel, Delivery,  #
 from optintel.tracking_log.chart import chart  # noqa: E402
 from optintel.tracking_log.filters import LogFilter  # noqa: E402
 
-from processes import free_port  # noqa: E402
+from processes import ThrowawayPostgres, free_port, sqlalchemy_url  # noqa: E402
 
 TARGET_MS = 150
 RUNS = 5
@@ -76,51 +75,6 @@ ACTIONS = [(ActionType.PING_URL, 60), (ActionType.SMTP, 15), (ActionType.SLACK, 
 
 def say(message):
     print(message, file=sys.stderr, flush=True)
-
-
-def sqlalchemy_url(url):
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-# ---- A throwaway PostgreSQL cluster, as .ci/run starts one ------------------------------------
-
-class ThrowawayPostgres:
-    """initdb + pg_ctl in a temporary directory (as the postgres user when run as root)."""
-
-    def __init__(self):
-        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
-                      key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.name)])
-        if not bins:
-            raise SystemExit("PostgreSQL is not installed (apt-get install postgresql).")
-        self.bin, self.port = bins[-1], free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="optintel-log-pg-"))
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/optintel_bench"
-
-    def _run(self, *argv):
-        prefix = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-        subprocess.run([*prefix, str(self.bin / argv[0]), *argv[1:]], check=True,
-                       stdout=subprocess.DEVNULL)
-
-    def start(self):
-        if os.getuid() == 0:
-            shutil.chown(self.dir, "postgres")
-        self._run("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "--auth=trust",
-                  "--encoding=UTF8", "--no-locale")
-        self._run("pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w",
-                  "start", "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                                 "-c fsync=off")
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                  "optintel_bench")
-        return self
-
-    def stop(self):
-        try:
-            self._run("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---- Filling ---------------------------------------------------------------------------------
@@ -539,7 +493,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cluster = ThrowawayPostgres().start() if args.postgres else None
+    cluster = ThrowawayPostgres(fsync=False).start() if args.postgres else None
     try:
         database_url = cluster.url if cluster else \
             args.database_url or f"sqlite:///{DEFAULT_SQLITE}"

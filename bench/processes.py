@@ -1,13 +1,18 @@
-"""The benchmark's child processes: each in a process group of its own with its output in a log
-file, stopped group by group, and told to die with the bench should the bench be killed."""
+"""What the benchmarks share: their child processes (each in a process group of its own with its
+output in a log file, stopped group by group, and told to die with the bench should the bench be
+killed), a throwaway PostgreSQL cluster, and database URLs as SQLAlchemy wants them."""
 import ctypes
 import os
-from collections import Counter
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -61,10 +66,15 @@ class Children:
         self.kinds[proc.pid] = kind or name
         return proc
 
-    def stop(self, procs, timeout=15):
-        """SIGTERM to each process group, then SIGKILL to those still there after `timeout`."""
+    def stop(self, procs, timeout=15, leader_only=False):
+        """SIGTERM to each process group (or, leader_only, to the process that leads it: a
+        supervisor that stops its own children), then SIGKILL to the groups after `timeout` or
+        once their leaders ended."""
         for proc in procs:
-            self._signal(proc, signal.SIGTERM)
+            if leader_only:
+                proc.send_signal(signal.SIGTERM)
+            else:
+                self._signal(proc, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in procs:
             try:
@@ -108,3 +118,51 @@ class Children:
             os.killpg(proc.pid, sig)  # the group id is the child's pid: it leads its own session
         except ProcessLookupError:
             pass
+
+
+def sqlalchemy_url(url):
+    """The URL as SQLAlchemy wants it (psycopg 3 for PostgreSQL), as optintel.config does."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class ThrowawayPostgres:
+    """initdb + pg_ctl in a temporary directory (as the postgres user when run as root), as
+    .ci/run starts one; fsync=False trades durability for the speed of a bulk fill."""
+
+    def __init__(self, fsync=True):
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                      key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.name)])
+        if not bins:
+            raise SystemExit("PostgreSQL is not installed (apt-get install postgresql).")
+        self.bin, self.port, self.fsync = bins[-1], free_port(), fsync
+        self.dir = Path(tempfile.mkdtemp(prefix="optintel-bench-pg-"))
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/optintel_bench"
+
+    def _run(self, *argv):
+        prefix = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        subprocess.run([*prefix, str(self.bin / argv[0]), *argv[1:]], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def start(self):
+        """Create the cluster and its database optintel_bench; returns self."""
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self._run("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "--auth=trust",
+                  "--encoding=UTF8", "--no-locale")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1" + \
+            ("" if self.fsync else " -c fsync=off")
+        self._run("pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w",
+                  "start", "-o", options)
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "optintel_bench")
+        return self
+
+    def stop(self):
+        """Stop the cluster and remove its directory."""
+        try:
+            self._run("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

