@@ -22,3 +22,13 @@ def hour_bucket(column):
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.func.date_trunc("hour", column)
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def update_by_id(table, rows):
+    """UPDATE rows of the table by their id, in the session's transaction: one executemany of
+    {"id": ..., column: value, ...} dicts, every one with the same columns."""
+    if not rows:
+        return
+    stmt = sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+    db.session.execute(stmt, [{"row_id": row["id"], **{k: v for k, v in row.items() if k != "id"}}
+                              for row in rows])

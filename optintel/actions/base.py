@@ -117,6 +117,11 @@ class Action:
         """Settings completed with what execution needs from the database (in the job's thread)."""
         return settings
 
+    def prepared_from(self, public_settings):
+        """What prepare takes from outside the rule, given its settings without secrets: when
+        it changes, the prepared settings are made again. None: nothing."""
+        return None
+
     def execute(self, work):
         """Run one attempt; returns an Outcome and never raises for a failed attempt."""
         raise NotImplementedError

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Attempt, AttemptState, Delivery, DeliveryStatus
 from ..models.columns import utcnow
+from ..sql import update_by_id
 from ..tracking_log import counts
 from . import endpoint_health
 from .retries import after_failure
@@ -89,12 +90,11 @@ def record(outcomes, skipped, delays, started):
                         "lease_until": None, "next_attempt_at": None, "updated_at": now,
                         "attempts": delivery.attempts,
                         "last_response_status": delivery.last_response_status})
-    if rows:
-        db.session.execute(sa.update(Attempt), rows)
+    update_by_id(Attempt.__table__, rows)
     # Endpoint health: count the attempts against their rules; a paused rule's are held.
     health = endpoint_health.track(outcomes, changes, now)
     if changes:
         counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
-        db.session.execute(sa.update(Delivery), changes)
+        update_by_id(Delivery.__table__, changes)
     db.session.commit()
     health.after_commit()

@@ -9,13 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ..extensions import db
 from ..models import ActionType, Delivery
 from ..queue import redis_connection
+from ..sql import update_by_id
 
 log = logging.getLogger(__name__)
 KEY = "optintel:breaker:{host}"
@@ -177,7 +176,7 @@ def postpone(waiting):
     transaction: their status and attempts stay, their lease is let go."""
     if not waiting:
         return
-    db.session.execute(sa.update(Delivery), [{
+    update_by_id(Delivery.__table__, [{
         "id": delivery.id, "lease_until": None,
         "next_attempt_at": datetime.fromtimestamp(verdict.until, timezone.utc),
         "note": (f"Waiting: {delivery.host} failed {verdict.failures} times in a row; it is "

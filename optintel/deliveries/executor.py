@@ -14,14 +14,18 @@ from .. import actions
 from ..actions.base import Outcome, Work
 from ..actions.target_policy import project_policy
 from ..extensions import db
-from ..models import Delivery, Event, ProjectSettings, TrackingRule
+from ..models import Delivery, Event, ProjectSettings, RuleStatus, TrackingRule
 from ..models.columns import utcnow
 from ..placeholders import values_for
-from ..rules.storage import stored_settings
 from ..server_log import log_failure
-from . import attempts, circuit_breaker, endpoint_health, leases
+from . import attempts, circuit_breaker, endpoint_health, leases, rule_settings
 
 log = logging.getLogger(__name__)
+# What the batch reads of its deliveries and their rules (rows, not ORM objects): what the
+# attempts, the breakers, endpoint health and the log's counts need.
+DELIVERY_COLUMNS = ("id", "event_id", "rule_id", "action", "level", "scope_id", "trigger",
+                    "host", "status", "attempts", "last_response_status", "created_at")
+RULE_COLUMNS = ("id", "action", "status", "action_settings", "secret_settings", "updated_at")
 _pool = {"executor": None}
 # Set when this process is told to stop; the attempts it then left running, unrecorded.
 _stopping = threading.Event()
@@ -60,11 +64,11 @@ def timed_attempt(attempt, work):
     return outcome
 
 
-def _prepared(action, rule):
+def _prepared(rule):
     """The rule's complete settings, or a permanent failed Outcome when they cannot be read
     (e.g. secrets encrypted with another key)."""
     try:
-        return action.prepare(stored_settings(rule))
+        return rule_settings.prepared(rule)
     except Exception as exc:  # noqa: BLE001 — one unreadable rule must not stop the batch
         log_failure(log, "Rule %s: cannot read its settings", rule.id)
         return Outcome(False, permanent=True, error=f"Cannot read the rule's settings: {exc}")
@@ -102,35 +106,43 @@ def execute(delivery_ids):
         leases.let_go(ids)
 
 
+def _rows(ids):
+    """(deliveries, {event id: event}, {rule id: rule}) of the claimed ids, as rows."""
+    table, events, rules = Delivery.__table__, Event.__table__, TrackingRule.__table__
+    deliveries = db.session.execute(sa.select(*(table.c[name] for name in DELIVERY_COLUMNS))
+                                    .where(table.c.id.in_(ids)).order_by(table.c.id)).all()
+    event_rows = {row["id"]: row for row in db.session.execute(
+        sa.select(events).where(events.c.id.in_({d.event_id for d in deliveries}))).mappings()}
+    rule_rows = {row.id: row for row in db.session.execute(
+        sa.select(*(rules.c[name] for name in RULE_COLUMNS))
+        .where(rules.c.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
+    return deliveries, event_rows, rule_rows
+
+
 def _attempt(ids):
-    deliveries = db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids))).all()
-    events = {row["id"]: row for row in db.session.execute(
-        sa.select(Event.__table__).where(Event.id.in_({d.event_id for d in deliveries})))
-        .mappings()}
-    rules = {r.id: r for r in db.session.scalars(sa.select(TrackingRule).where(
-        TrackingRule.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
+    deliveries, events, rules = _rows(ids)
     values = values_for(list(events.values()))
-    policy = project_policy()
+    project = ProjectSettings.get()
+    policy, delays = project_policy(project.allowed_target_cidrs), project.retry_delays
     settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
-        if rule is not None and rule.is_paused:  # endpoint health: held until it resumes
+        if rule is not None and rule.status == RuleStatus.PAUSED:  # held until it resumes
             held.append(delivery)
             continue
-        if rule is None or not rule.is_active:
+        if rule is None or rule.status != RuleStatus.ACTIVE:
             skipped.append((delivery, "The rule was deleted before it ran." if rule is None
                             else "The rule was disabled before it ran."))
             continue
-        action = actions.get(rule.action)
         if rule.id not in settings:
-            settings[rule.id] = _prepared(action, rule)
+            settings[rule.id] = _prepared(rule)
         if isinstance(settings[rule.id], Outcome):
             outcomes.append((delivery, settings[rule.id]))
             continue
         work = Work(delivery.id, rule.id, settings[rule.id],
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
                     dict(events[delivery.event_id]), policy)
-        jobs.append((delivery, action, work))
+        jobs.append((delivery, actions.get(rule.action), work))
     # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
     jobs, waiting = circuit_breaker.admit(jobs)
     started = attempts.start([d for d, _ in outcomes] + [d for d, _, _ in jobs])
@@ -149,5 +161,5 @@ def _attempt(ids):
     # In the transaction that attempts.record commits.
     circuit_breaker.postpone(waiting)
     endpoint_health.hold_claimed(held)
-    attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays, started)
+    attempts.record(outcomes, skipped, delays, started)
     return len(outcomes)
