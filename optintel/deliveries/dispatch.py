@@ -3,6 +3,7 @@ however often the event is dispatched, then handed to the workers; a paused rule
 import logging
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
@@ -10,6 +11,7 @@ from ..models.columns import utcnow
 from ..rules.index import current_index
 from ..sql import insert_ignoring_duplicates
 from ..tracking_log import counts
+from .executor import execute
 from .queueing import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -19,8 +21,10 @@ HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None,
         "note": "Held: the rule is paused."}
 
 
-def dispatch(event_ids):
-    """Create the deliveries of these events not dispatched yet; returns the new delivery ids."""
+def dispatch(event_ids, execute_here=False):
+    """Create the deliveries of these events not dispatched yet and hand them to the workers or,
+    when `execute_here` (as a dispatch job does) and they fit one batch, attempt them at once
+    (and other due ones, up to the batch); returns the new delivery ids."""
     events = db.session.scalars(sa.select(Event).where(Event.id.in_(event_ids),
                                                        Event.dispatched_at.is_(None))).all()
     if not events:
@@ -49,7 +53,11 @@ def dispatch(event_ids):
                        .values(dispatched_at=now))
     db.session.commit()
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
-    ids = [row.id for row in created]
-    enqueue_deliveries([row.id for row in created if
-                        by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING])
-    return ids
+    pending = [row.id for row in created
+               if by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING]
+    if execute_here and 0 < len(pending) <= current_app.config["OPTINTEL_DELIVERY_BATCH"]:
+        # No second hop through the queue; if this job dies, the reconciler hands them out.
+        execute(pending, fill_batch=True)
+    else:
+        enqueue_deliveries(pending)
+    return [row.id for row in created]

@@ -95,9 +95,11 @@ def _settle(futures, grace):
     return outcomes, unsent, list(pending.values())
 
 
-def execute(delivery_ids):
-    """Attempt the due deliveries among these ids; returns how many were attempted."""
-    ids = leases.claim(delivery_ids)
+def execute(delivery_ids, fill_batch=False):
+    """Attempt the due deliveries among these ids and, when `fill_batch` (as a job does), other
+    due ones up to a batch (OPTINTEL_DELIVERY_BATCH) in all; returns how many were attempted."""
+    ids = leases.claim(delivery_ids,
+                       current_app.config["OPTINTEL_DELIVERY_BATCH"] if fill_batch else 0)
     if not ids:
         return 0
     try:
