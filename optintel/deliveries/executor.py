@@ -1,7 +1,8 @@
 """Executing a batch of deliveries: a worker claims the due ones, records their attempts as
-started, runs them (HTTP and SMTP concurrently over pooled connections, list changes in the
-job's own session), and hands the outcomes to attempts.record. Told to stop, it sends nothing
-more and gives the attempts under way a short grace before releasing their deliveries."""
+started, runs them (HTTP on the process's sending loop and SMTP in a thread pool, concurrently
+over pooled connections; list changes in the job's own session), and hands the outcomes to
+attempts.record. Told to stop, it sends nothing more and gives the attempts under way a short
+grace before releasing their deliveries."""
 import logging
 import threading
 import time
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import actions
+from ..actions import sending_loop
 from ..actions.base import Outcome, Work
 from ..actions.target_policy import project_policy
 from ..extensions import db
@@ -57,8 +59,26 @@ def timed_attempt(attempt, work):
     try:
         outcome = attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
-        log_failure(log, "Delivery %s: the action raised", work.delivery_id)
-        outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
+        outcome = _raised(work, exc)
+    return _timed(outcome, started, started_at)
+
+
+async def timed_attempt_async(attempt, work):
+    """timed_attempt of an action's execute_async, on the sending loop."""
+    started, started_at = time.perf_counter(), utcnow()
+    try:
+        outcome = await attempt(work)
+    except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
+        outcome = _raised(work, exc)
+    return _timed(outcome, started, started_at)
+
+
+def _raised(work, exc):
+    log_failure(log, "Delivery %s: the action raised", work.delivery_id)
+    return Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
+
+
+def _timed(outcome, started, started_at):
     outcome.started_at = started_at
     outcome.duration_ms = int((time.perf_counter() - started) * 1000)
     return outcome
@@ -72,6 +92,19 @@ def _prepared(rule):
     except Exception as exc:  # noqa: BLE001 — one unreadable rule must not stop the batch
         log_failure(log, "Rule %s: cannot read its settings", rule.id)
         return Outcome(False, permanent=True, error=f"Cannot read the rule's settings: {exc}")
+
+
+def _submitted(jobs):
+    """(future, delivery) pairs of the jobs that run beside this thread: HTTP on the sending
+    loop, the other actions that may in the thread pool (SMTP, over its own connections)."""
+    concurrency, futures = current_app.config["OPTINTEL_CONCURRENCY"], []
+    for delivery, action, work in jobs:
+        if action.on_sending_loop:
+            futures.append((sending_loop.submit(concurrency, timed_attempt_async,
+                                                action.execute_async, work), delivery))
+        elif action.in_pool:
+            futures.append((_thread_pool().submit(timed_attempt, action.execute, work), delivery))
+    return futures
 
 
 def _settle(futures, grace):
@@ -148,9 +181,9 @@ def _attempt(ids):
     # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
     jobs, waiting = circuit_breaker.admit(jobs)
     started = attempts.start([d for d, _ in outcomes] + [d for d, _, _ in jobs])
-    pool = _thread_pool()
-    futures = [(pool.submit(timed_attempt, a.execute, w), d) for d, a, w in jobs if a.in_pool]
-    outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs if not a.in_pool]
+    futures = _submitted(jobs)
+    outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs
+                 if not (a.on_sending_loop or a.in_pool)]
     grace = current_app.config["OPTINTEL_SHUTDOWN_GRACE_SECONDS"]
     done, unsent, unfinished = _settle(futures, grace)
     outcomes += done
