@@ -25,8 +25,9 @@ def dispatch(event_ids, execute_here=False):
     """Create the deliveries of these events not dispatched yet and hand them to the workers or,
     when `execute_here` (as a dispatch job does) and they fit one batch, attempt them at once
     (and other due ones, up to the batch); returns the new delivery ids."""
-    events = db.session.scalars(sa.select(Event).where(Event.id.in_(event_ids),
-                                                       Event.dispatched_at.is_(None))).all()
+    events_table = Event.__table__
+    events = db.session.execute(sa.select(events_table).where(
+        events_table.c.id.in_(event_ids), events_table.c.dispatched_at.is_(None))).all()
     if not events:
         db.session.rollback()
         return []
@@ -48,8 +49,8 @@ def dispatch(event_ids, execute_here=False):
         created += db.session.execute(stmt, rows[start:start + CHUNK]).all()
     counts.move([(by_key[(rule_id, event_id)], None, by_key[(rule_id, event_id)]["status"])
                  for _, rule_id, event_id in created])
-    db.session.execute(sa.update(Event.__table__)
-                       .where(Event.__table__.c.id.in_([e.id for e in events]))
+    db.session.execute(sa.update(events_table)
+                       .where(events_table.c.id.in_([e.id for e in events]))
                        .values(dispatched_at=now))
     db.session.commit()
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))

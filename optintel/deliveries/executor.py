@@ -97,14 +97,13 @@ def _prepared(rule):
 def _submitted(jobs):
     """(future, delivery) pairs of the jobs that run beside this thread: HTTP on the sending
     loop, the other actions that may in the thread pool (SMTP, over its own connections)."""
-    concurrency, futures = current_app.config["OPTINTEL_CONCURRENCY"], []
-    for delivery, action, work in jobs:
-        if action.on_sending_loop:
-            futures.append((sending_loop.submit(concurrency, timed_attempt_async,
-                                                action.execute_async, work), delivery))
-        elif action.in_pool:
-            futures.append((_thread_pool().submit(timed_attempt, action.execute, work), delivery))
-    return futures
+    on_loop = [(d, a, w) for d, a, w in jobs if a.on_sending_loop]
+    futures = list(zip(sending_loop.submit(
+        current_app.config["OPTINTEL_CONCURRENCY"],
+        [(timed_attempt_async, (a.execute_async, w)) for _, a, w in on_loop]),
+        [d for d, _, _ in on_loop]))
+    return futures + [(_thread_pool().submit(timed_attempt, a.execute, w), d)
+                      for d, a, w in jobs if a.in_pool and not a.on_sending_loop]
 
 
 def _settle(futures, grace):
