@@ -25,6 +25,8 @@ PROBE_MS = 60_000
 PROBE_WAIT = 5
 HTTP_ACTIONS = (ActionType.PING_URL, ActionType.SLACK)
 EPOCH = datetime.fromtimestamp(0, timezone.utc)
+# The Breaker last made, and what it was made of (its Redis client and settings).
+_made = {"of": None, "breaker": None}
 
 # KEYS: state, probe. ARGV: now (ms). Returns {0} closed, {1} the probe, {2, until ms, failures}.
 ADMIT = """
@@ -134,11 +136,14 @@ class Breaker:
 
 
 def breaker():
-    """The Breaker of the app's Redis and settings."""
+    """The Breaker of the app's Redis and settings, made again only when they change."""
     config = current_app.config
-    return Breaker(redis_connection(), config["OPTINTEL_BREAKER_FAILURES"],
-                   config["OPTINTEL_BREAKER_COOLOFF_SECONDS"],
-                   config["OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS"])
+    made = (redis_connection(), config["OPTINTEL_BREAKER_FAILURES"],
+            config["OPTINTEL_BREAKER_COOLOFF_SECONDS"],
+            config["OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS"])
+    if _made["of"] is None or _made["of"][0] is not made[0] or _made["of"][1:] != made[1:]:
+        _made.update(of=made, breaker=Breaker(*made))
+    return _made["breaker"]
 
 
 def admit(jobs):

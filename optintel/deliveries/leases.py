@@ -34,8 +34,9 @@ def claim(delivery_ids, up_to=0):
     table = Delivery.__table__
     free = [table.c.status.in_(DeliveryStatus.in_flight_statuses()),
             sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now)]
-    take = sa.update(table).values(lease_until=_lease_end(now)).returning(table.c.id)
-    claimed = db.session.scalars(take.where(
+    take = (sa.update(table).values(lease_until=_lease_end(now))
+            .returning(table.c.id, table.c.attempts))
+    claimed = db.session.execute(take.where(
         table.c.id.in_(delivery_ids), table.c.next_attempt_at <= now + timedelta(seconds=1),
         *free)).all() if delivery_ids else []
     if len(claimed) < up_to:
@@ -44,14 +45,17 @@ def claim(delivery_ids, up_to=0):
         due = (sa.select(table.c.id).where(table.c.next_attempt_at <= now, *free)
                .order_by(table.c.next_attempt_at, table.c.id).limit(up_to - len(claimed))
                .with_for_update(skip_locked=True))
-        claimed += db.session.scalars(take.where(table.c.id.in_(due.scalar_subquery()),
+        claimed += db.session.execute(take.where(table.c.id.in_(due.scalar_subquery()),
                                                  *free)).all()
-    if claimed:
-        attempts.interrupt(claimed)
+    # Only a delivery attempted before can have an attempt left without its outcome.
+    tried = [row.id for row in claimed if row.attempts]
+    if tried:
+        attempts.interrupt(tried)
     db.session.commit()
+    ids = [row.id for row in claimed]
     with _lock:
-        _held.update(claimed)
-    return claimed
+        _held.update(ids)
+    return ids
 
 
 def let_go(delivery_ids):
