@@ -133,9 +133,14 @@ def execute(delivery_ids, fill_batch=False):
     ids = leases.claim(delivery_ids,
                        current_app.config["OPTINTEL_DELIVERY_BATCH"] if fill_batch else 0)
     if not ids:
+        db.session.rollback()
         return 0
     try:
         return _attempt(ids)
+    except BaseException:
+        # Not committed yet, the claim goes with it; committed, the leases run out.
+        db.session.rollback()
+        raise
     finally:
         leases.let_go(ids)
 

@@ -28,8 +28,9 @@ def _lease_end(now):
 def claim(delivery_ids, up_to=0):
     """Take the deliveries among these ids that are due and not held by a live worker and, up to
     `up_to` in all, any other due ones, those due first first (as the reconciler would hand them
-    out); returns their ids. An attempt of theirs left without an outcome (its worker died) is
-    marked interrupted."""
+    out), in the caller's transaction, which commits it with their started attempts; returns
+    their ids. An attempt of theirs left without an outcome (its worker died) is marked
+    interrupted."""
     now = utcnow()
     table = Delivery.__table__
     free = [table.c.status.in_(DeliveryStatus.in_flight_statuses()),
@@ -51,7 +52,6 @@ def claim(delivery_ids, up_to=0):
     tried = [row.id for row in claimed if row.attempts]
     if tried:
         attempts.interrupt(tried)
-    db.session.commit()
     ids = [row.id for row in claimed]
     with _lock:
         _held.update(ids)
