@@ -59,13 +59,15 @@ def dispatch(event_ids, execute_here=False):
     by_key = {(r["rule_id"], r["event_id"]): r for r in rows}
     counts.move([(by_key[(rule_id, event_id)], None, by_key[(rule_id, event_id)]["status"])
                  for _, rule_id, event_id in created])
-    db.session.commit()
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
     pending = [row.id for row in created
                if by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING]
     if execute_here and 0 < len(pending) <= current_app.config["OPTINTEL_DELIVERY_BATCH"]:
-        # No second hop through the queue; if this job dies, the reconciler hands them out.
+        # No second trip through the queue, and one commit: the deliveries with their claim
+        # and started attempts. Should this job die first, the events are dispatched again
+        # (outbox.hand_off_lost); after it, the reconciler hands the deliveries out.
         execute(pending, fill_batch=True)
     else:
+        db.session.commit()
         enqueue_deliveries(pending)
     return [row.id for row in created]

@@ -129,11 +129,12 @@ def _settle(futures, grace):
 
 def execute(delivery_ids, fill_batch=False):
     """Attempt the due deliveries among these ids and, when `fill_batch` (as a job does), other
-    due ones up to a batch (OPTINTEL_DELIVERY_BATCH) in all; returns how many were attempted."""
+    due ones up to a batch (OPTINTEL_DELIVERY_BATCH) in all; returns how many were attempted.
+    The caller's transaction is committed with the batch's claim."""
     ids = leases.claim(delivery_ids,
                        current_app.config["OPTINTEL_DELIVERY_BATCH"] if fill_batch else 0)
     if not ids:
-        db.session.rollback()
+        db.session.commit()
         return 0
     try:
         return _attempt(ids)
