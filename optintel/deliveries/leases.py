@@ -42,12 +42,14 @@ def claim(delivery_ids, up_to=0):
         *free)).all() if delivery_ids else []
     if len(claimed) < up_to:
         # Rows another worker is taking are skipped, not waited for (PostgreSQL; SQLite
-        # writes one at a time).
-        due = (sa.select(table.c.id).where(table.c.next_attempt_at <= now, *free)
-               .order_by(table.c.next_attempt_at, table.c.id).limit(up_to - len(claimed))
-               .with_for_update(skip_locked=True))
-        claimed += db.session.execute(take.where(table.c.id.in_(due.scalar_subquery()),
-                                                 *free)).all()
+        # writes one at a time). Picked first, then taken if still free: as a subquery of the
+        # UPDATE, PostgreSQL may run a locking LIMIT more than once and take more.
+        due = db.session.scalars(
+            sa.select(table.c.id).where(table.c.next_attempt_at <= now, *free)
+            .order_by(table.c.next_attempt_at, table.c.id).limit(up_to - len(claimed))
+            .with_for_update(skip_locked=True)).all()
+        if due:
+            claimed += db.session.execute(take.where(table.c.id.in_(due), *free)).all()
     # Only a delivery attempted before can have an attempt left without its outcome.
     tried = [row.id for row in claimed if row.attempts]
     if tried:
