@@ -34,14 +34,15 @@ def in_app_context(func):
 
 @in_app_context
 def dispatch_events(event_ids):
-    """Create and hand out the deliveries of a batch of committed events."""
-    return len(dispatch(event_ids))
+    """Create the deliveries of a batch of committed events, and attempt them here when they fit
+    one batch (else hand them out)."""
+    return len(dispatch(event_ids, execute_here=True))
 
 
 @in_app_context
 def execute_deliveries(delivery_ids):
-    """Attempt a batch of deliveries."""
-    return execute(delivery_ids)
+    """Attempt a batch of deliveries: these, and other due ones up to the batch size."""
+    return execute(delivery_ids, fill_batch=True)
 
 
 @in_app_context

@@ -129,3 +129,25 @@ def _bound(column, value, dialect):
     """The value as the database driver takes it, by the column's type on this dialect."""
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     return processor(value) if processor else value
+
+
+def update_by_id(table, rows):
+    """UPDATE rows of the table by their id, in the session's transaction, from
+    {"id": ..., column: value, ...} dicts, every one with the same columns: those with the same
+    values (a batch's successes) in one UPDATE ... WHERE id IN, the others in one executemany."""
+    alike, single = {}, []
+    for row in rows:
+        values = tuple((k, v) for k, v in row.items() if k != "id")
+        try:
+            alike.setdefault(values, []).append(row["id"])
+        except TypeError:  # a JSON value: not comparable as a whole
+            single.append(row)
+    for values, ids in alike.items():
+        if len(ids) > 1:
+            db.session.execute(sa.update(table).where(table.c.id.in_(ids)).values(dict(values)))
+        else:
+            single.append({"id": ids[0], **dict(values)})
+    if single:
+        stmt = sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+        db.session.execute(stmt, [{"row_id": row["id"], **{k: v for k, v in row.items()
+                                                          if k != "id"}} for row in single])

@@ -83,6 +83,8 @@ class Action:
     templated = ()
     # Whether execute may run in a thread of the job's pool (no database work in it).
     in_pool = True
+    # Whether a delivery's attempt is execute_async on the sending loop (HTTP) instead.
+    on_sending_loop = False
     # What the Tracking Log calls the body of an answer.
     reply_label = "Body (excerpt)"
     # Whether a Test Run only says what the action would change, changing nothing.
@@ -117,8 +119,17 @@ class Action:
         """Settings completed with what execution needs from the database (in the job's thread)."""
         return settings
 
+    def prepared_from(self, public_settings):
+        """What prepare takes from outside the rule, given its settings without secrets: when
+        it changes, the prepared settings are made again. None: nothing."""
+        return None
+
     def execute(self, work):
         """Run one attempt; returns an Outcome and never raises for a failed attempt."""
+        raise NotImplementedError
+
+    async def execute_async(self, work):
+        """execute, as a coroutine of the sending loop, for actions on_sending_loop."""
         raise NotImplementedError
 
     def test(self, work):

@@ -1,19 +1,25 @@
-"""HTTP for Ping URL and Slack: pooled keep-alive connections to the address that the target
-policy checked, no redirects, a timeout and an excerpt of the answer."""
-import threading
+"""HTTP for Ping URL and Slack, on aiohttp in the process's sending loop: each request goes to
+the address that the target policy checked (resolved once, judged, connected to; a TLS
+certificate is checked against the host name), over keep-alive connections pooled by that
+address and host name, without following redirects, within a timeout, keeping the first 4 KB of
+the answer."""
+import asyncio
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-import urllib3
+import aiohttp
+from yarl import URL
 
-from .target_policy import RefusedTarget, resolve
+from . import sending_loop
+from .target_policy import RefusedTarget, resolve_async
 
 BODY_EXCERPT = 4096
-POOL_SIZE = 32
-_pools = {}
-_pools_lock = threading.Lock()
+# Whatever an answer holds after its excerpt is read to its end in chunks of this, so that its
+# connection can be used again.
+DRAIN_CHUNK = 65536
+_sessions = {}
 
 
 @dataclass
@@ -26,18 +32,18 @@ class HttpResult:
     refused: bool = False  # the target is not allowed or not valid: retrying cannot help
 
 
-def _pool(scheme, address, port, host):
-    key = (scheme, address, port, host)
-    with _pools_lock:
-        pool = _pools.get(key)
-        if pool is None:
-            if scheme == "https":
-                pool = urllib3.HTTPSConnectionPool(address, port, maxsize=POOL_SIZE, block=False,
-                                                   server_hostname=host, assert_hostname=host)
-            else:
-                pool = urllib3.HTTPConnectionPool(address, port, maxsize=POOL_SIZE, block=False)
-            _pools[key] = pool
-        return pool
+def _session():
+    """The client session of the running loop: no cookies kept, no proxies from the
+    environment, bodies as they come (not decompressed); the sending loop bounds how many
+    requests are under way."""
+    running = asyncio.get_running_loop()
+    session = _sessions.get(running)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(limit=0, use_dns_cache=False)
+        session = _sessions[running] = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding",), trust_env=False)
+    return session
 
 
 def retry_after_seconds(value):
@@ -55,31 +61,56 @@ def retry_after_seconds(value):
 
 
 def send(method, url, headers, body, timeout, policy):
+    """send_async, from a thread that is not the sending loop's."""
+    return sending_loop.run(send_async(method, url, headers, body, timeout, policy))
+
+
+async def send_async(method, url, headers, body, timeout, policy):
     """Send one request without following redirects; the outcome, never an exception."""
     parts = urlsplit(url)
     scheme, host = parts.scheme, parts.hostname
     port = parts.port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        address = resolve(host, port, policy)
-        pool = _pool(scheme, address, port, host)
-        default_port = port == (443 if scheme == "https" else 80)
-        headers = {"Host": host if default_port else f"{host}:{port}",
-                   "User-Agent": "Opt-Intel-Event-Tracking/1.0", **headers}
-        response = pool.urlopen(method, path, body=body.encode() if body else None,
-                                headers=headers, redirect=False, retries=False,
-                                timeout=urllib3.Timeout(total=timeout), preload_content=False)
-        try:
-            excerpt = response.read(BODY_EXCERPT)
-            response.drain_conn()  # read the rest, so the connection goes back to the pool
-        finally:
-            response.release_conn()
-        return HttpResult(status=response.status, headers=dict(response.headers),
-                          body=excerpt.decode("utf-8", "replace"),
-                          retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        # One deadline for the name's lookup, the connection, the request and the answer.
+        async with asyncio.timeout(timeout):
+            address = await resolve_async(host, port, policy)
+            default_port = port == (443 if scheme == "https" else 80)
+            headers = {"Host": host if default_port else f"{host}:{port}",
+                       "User-Agent": "Opt-Intel-Event-Tracking/1.0", **headers}
+            shown = f"[{address}]" if ":" in address else address
+            # Sent as written: the URL's escapes are the rule's, not requoted.
+            target = URL(f"{scheme}://{shown}:{port}{path}", encoded=True)
+            async with _session().request(
+                    method, target, data=body.encode() if body else None, headers=headers,
+                    allow_redirects=False, server_hostname=host if scheme == "https" else None,
+                    timeout=aiohttp.ClientTimeout(total=None)) as response:
+                excerpt = await _excerpt(response.content)
+                while await response.content.read(DRAIN_CHUNK):
+                    pass
+                return HttpResult(
+                    status=response.status,
+                    headers={name: ", ".join(response.headers.getall(name))
+                             for name in response.headers.keys()},
+                    body=excerpt.decode("utf-8", "replace"),
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")))
     except RefusedTarget as exc:
         return HttpResult(error=str(exc), refused=True)
-    except urllib3.exceptions.TimeoutError:
+    except TimeoutError:
         return HttpResult(error=f"Timed out after {timeout} s.")
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except aiohttp.InvalidURL:
+        # Its text would be the URL, which may hold credentials.
+        return HttpResult(error="InvalidURL: the URL cannot be sent.")
+    except (aiohttp.ClientError, OSError) as exc:
         return HttpResult(error=f"{type(exc).__name__}: {exc}")
+
+
+async def _excerpt(content):
+    """The first BODY_EXCERPT bytes of an answer (fewer when it is shorter)."""
+    excerpt = bytearray()
+    while len(excerpt) < BODY_EXCERPT:
+        chunk = await content.read(BODY_EXCERPT - len(excerpt))
+        if not chunk:
+            break
+        excerpt += chunk
+    return bytes(excerpt)

@@ -11,7 +11,7 @@ from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
 from .. import placeholders
-from . import http
+from . import http, sending_loop
 from .base import (MASK, TARGET_CHANGED, Action, Outcome, choice, http_url, integer,
                    known_placeholders, templated_text, text)
 from .credentials import credential_like, masked_url, restored_url, url_target
@@ -60,6 +60,7 @@ class PingUrl(Action):
     label = "Ping URL"
     Form = PingUrlForm
     secrets = ("signing_secret",)
+    on_sending_loop = True
     secret_fields = ("headers", "signing_secret")
     templated = ("url", "headers", "body")
     binding_note = ("Changing the URL's host drops the stored secrets unless you type them again "
@@ -225,6 +226,9 @@ class PingUrl(Action):
         return urlsplit(settings["url"]).hostname or ""
 
     def execute(self, work):
+        return sending_loop.run(self.execute_async(work))
+
+    async def execute_async(self, work):
         settings, values = work.settings, work.values
         url = placeholders.render(settings["url"], values, "url")
         headers = {name: " ".join(placeholders.render(value, values).splitlines())
@@ -238,7 +242,8 @@ class PingUrl(Action):
         basic = basic_auth(url)
         if basic and not any(name.lower() == "authorization" for name in headers):
             headers["Authorization"] = basic
-        result = http.send(settings["method"], url, headers, body, settings["timeout"], work.policy)
+        result = await http.send_async(settings["method"], url, headers, body, settings["timeout"],
+                                       work.policy)
         names = secret_names(settings)
         request = {"method": settings["method"], "url": masked_url(url),
                    "headers": {k: (MASK if k.lower() in names or credential_like(k) else v)

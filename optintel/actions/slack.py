@@ -7,7 +7,7 @@ from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
 from .. import placeholders
-from . import http
+from . import http, sending_loop
 from .base import MASK, Action, http_url, templated_text
 from .ping_url import http_outcome
 
@@ -25,6 +25,7 @@ class SlackMessage(Action):
     # The webhook URL is itself the credential.
     secrets = ("webhook_url",)
     templated = ("text",)
+    on_sending_loop = True
 
     def validate(self, raw, context, errors):
         return {"webhook_url": http_url(raw, "webhook_url", errors, context.policy),
@@ -37,10 +38,13 @@ class SlackMessage(Action):
         return urlsplit(settings["webhook_url"]).hostname or ""
 
     def execute(self, work):
+        return sending_loop.run(self.execute_async(work))
+
+    async def execute_async(self, work):
         body = json.dumps({"text": placeholders.render(work.settings["text"], work.values)})
         url = work.settings["webhook_url"]
-        result = http.send("POST", url, {"Content-Type": "application/json"}, body, 10,
-                           work.policy)
+        result = await http.send_async("POST", url, {"Content-Type": "application/json"}, body,
+                                       10, work.policy)
         # The webhook URL is the credential: the log shows its host only.
         parts = urlsplit(url)
         shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/{MASK}"

@@ -131,6 +131,14 @@ class SmtpEmail(Action):
     def host(self, settings):
         return settings["host"] if settings["connection"] == "custom" else ProjectSettings.get().smtp_host
 
+    def prepared_from(self, public_settings):
+        """The default connection, for a rule that sends through it."""
+        if public_settings.get("connection", "default") != "default":
+            return None
+        default = ProjectSettings.get()
+        return (default.smtp_host, default.smtp_port, default.smtp_security,
+                default.smtp_username, default.smtp_password_encrypted)
+
     def prepare(self, settings):
         if settings["connection"] != "default":
             return settings

@@ -2,6 +2,7 @@
 forgery), judged when a rule is saved and again when it is sent. Public addresses, plus Project
 Settings' Allowed Target Networks, unless OPTINTEL_ALLOW_PRIVATE_TARGETS allows every address.
 An IPv6 address that wraps an IPv4 one is judged by the IPv4 address it wraps."""
+import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -117,13 +118,40 @@ def project_policy(allowed_target_cidrs=None):
 def resolve(host, port, policy):
     """The first address of the host that the policy allows. RefusedTarget when the host is not
     a valid host name or none of its addresses is allowed; OSError when it does not resolve."""
-    problem = host_names.problem(host)
-    if problem:
-        raise InvalidHost(problem)
+    _check_name(host)
     try:
         infos = socket.getaddrinfo(host_names.to_ascii(host), port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise OSError(f"Cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise _unresolved(host, exc) from None
+    return _first_allowed(host, infos, policy)
+
+
+async def resolve_async(host, port, policy):
+    """resolve, in a coroutine: a name is looked up without blocking the loop, an address is
+    judged as it is."""
+    _check_name(host)
+    try:
+        infos = [(None, None, None, "", (str(ipaddress.ip_address(host)), port))]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host_names.to_ascii(host), port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise _unresolved(host, exc) from None
+    return _first_allowed(host, infos, policy)
+
+
+def _check_name(host):
+    problem = host_names.problem(host)
+    if problem:
+        raise InvalidHost(problem)
+
+
+def _unresolved(host, exc):
+    return OSError(f"Cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}")
+
+
+def _first_allowed(host, infos, policy):
     refusal = None
     for info in infos:
         address = info[4][0]

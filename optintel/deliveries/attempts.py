@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Attempt, AttemptState, Delivery, DeliveryStatus
 from ..models.columns import utcnow
+from ..sql import update_by_id
 from ..tracking_log import counts
 from . import endpoint_health
 from .retries import after_failure
@@ -14,23 +15,22 @@ INTERRUPTED = "The worker stopped during this attempt."
 
 
 def start(deliveries):
-    """Record an attempt of each delivery as started and count it, committed before anything is
-    sent; returns {delivery id: (attempt id, number)}."""
+    """Record an attempt of each delivery as started and count it, and commit the caller's
+    transaction (the batch's claim with them) before anything is sent; returns
+    {delivery id: (attempt id, number)}."""
     if not deliveries:
+        db.session.commit()
         return {}
     now = utcnow()
     rows = [{"delivery_id": d.id, "number": d.attempts + 1, "started_at": now,
              "state": AttemptState.STARTED} for d in deliveries]
-    table = Attempt.__table__
-    # On a connection of its own: a commit of the session would expire the batch's deliveries,
-    # and reading them back would cost a query each.
-    with db.engine.begin() as conn:
-        ids = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                           rows).scalars().all()
-        deliveries_table = Delivery.__table__
-        conn.execute(sa.update(deliveries_table)
-                     .where(deliveries_table.c.id.in_([d.id for d in deliveries]))
-                     .values(attempts=deliveries_table.c.attempts + 1))
+    table, deliveries_table = Attempt.__table__, Delivery.__table__
+    ids = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             rows).scalars().all()
+    db.session.execute(sa.update(deliveries_table)
+                       .where(deliveries_table.c.id.in_([d.id for d in deliveries]))
+                       .values(attempts=deliveries_table.c.attempts + 1))
+    db.session.commit()
     return {row["delivery_id"]: (attempt_id, row["number"]) for row, attempt_id in zip(rows, ids)}
 
 
@@ -89,12 +89,11 @@ def record(outcomes, skipped, delays, started):
                         "lease_until": None, "next_attempt_at": None, "updated_at": now,
                         "attempts": delivery.attempts,
                         "last_response_status": delivery.last_response_status})
-    if rows:
-        db.session.execute(sa.update(Attempt), rows)
+    update_by_id(Attempt.__table__, rows)
     # Endpoint health: count the attempts against their rules; a paused rule's are held.
     health = endpoint_health.track(outcomes, changes, now)
     if changes:
         counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
-        db.session.execute(sa.update(Delivery), changes)
+        update_by_id(Delivery.__table__, changes)
     db.session.commit()
     health.after_commit()

@@ -9,13 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ..extensions import db
 from ..models import ActionType, Delivery
 from ..queue import redis_connection
+from ..sql import update_by_id
 
 log = logging.getLogger(__name__)
 KEY = "optintel:breaker:{host}"
@@ -26,6 +25,8 @@ PROBE_MS = 60_000
 PROBE_WAIT = 5
 HTTP_ACTIONS = (ActionType.PING_URL, ActionType.SLACK)
 EPOCH = datetime.fromtimestamp(0, timezone.utc)
+# The Breaker last made, and what it was made of (its Redis client and settings).
+_made = {"of": None, "breaker": None}
 
 # KEYS: state, probe. ARGV: now (ms). Returns {0} closed, {1} the probe, {2, until ms, failures}.
 ADMIT = """
@@ -135,11 +136,14 @@ class Breaker:
 
 
 def breaker():
-    """The Breaker of the app's Redis and settings."""
+    """The Breaker of the app's Redis and settings, made again only when they change."""
     config = current_app.config
-    return Breaker(redis_connection(), config["OPTINTEL_BREAKER_FAILURES"],
-                   config["OPTINTEL_BREAKER_COOLOFF_SECONDS"],
-                   config["OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS"])
+    made = (redis_connection(), config["OPTINTEL_BREAKER_FAILURES"],
+            config["OPTINTEL_BREAKER_COOLOFF_SECONDS"],
+            config["OPTINTEL_BREAKER_MAX_COOLOFF_SECONDS"])
+    if _made["of"] is None or _made["of"][0] is not made[0] or _made["of"][1:] != made[1:]:
+        _made.update(of=made, breaker=Breaker(*made))
+    return _made["breaker"]
 
 
 def admit(jobs):
@@ -177,7 +181,7 @@ def postpone(waiting):
     transaction: their status and attempts stay, their lease is let go."""
     if not waiting:
         return
-    db.session.execute(sa.update(Delivery), [{
+    update_by_id(Delivery.__table__, [{
         "id": delivery.id, "lease_until": None,
         "next_attempt_at": datetime.fromtimestamp(verdict.until, timezone.utc),
         "note": (f"Waiting: {delivery.host} failed {verdict.failures} times in a row; it is "

@@ -3,6 +3,7 @@ however often the event is dispatched, then handed to the workers; a paused rule
 import logging
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
@@ -10,46 +11,63 @@ from ..models.columns import utcnow
 from ..rules.index import current_index
 from ..sql import insert_ignoring_duplicates
 from ..tracking_log import counts
+from .executor import execute
 from .queueing import enqueue_deliveries
 
 log = logging.getLogger(__name__)
-CHUNK = 500
 # A paused rule's new delivery: held until the rule resumes.
 HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None,
         "note": "Held: the rule is paused."}
 
 
-def dispatch(event_ids):
-    """Create the deliveries of these events not dispatched yet; returns the new delivery ids."""
-    events = db.session.scalars(sa.select(Event).where(Event.id.in_(event_ids),
-                                                       Event.dispatched_at.is_(None))).all()
+def _pending(now):
+    """An active rule's new delivery: due at once."""
+    return {"status": DeliveryStatus.PENDING, "next_attempt_at": now, "note": ""}
+
+
+def dispatch(event_ids, execute_here=False):
+    """Create the deliveries of these events not dispatched yet and hand them to the workers or,
+    when `execute_here` (as a dispatch job does) and they fit one batch, attempt them at once
+    (and other due ones, up to the batch); returns the new delivery ids."""
+    events_table, table, now = Event.__table__, Delivery.__table__, utcnow()
+    # Taken in this transaction: a dispatch of the same events at the same time gets none.
+    events = db.session.execute(
+        sa.update(events_table).where(events_table.c.id.in_(event_ids),
+                                      events_table.c.dispatched_at.is_(None))
+        .values(dispatched_at=now).returning(*events_table.c)).all()
     if not events:
         db.session.rollback()
         return []
-    index, now = current_index(), utcnow()
-    rows = [{"event_id": event.id, "rule_id": match.rule_id, "action": match.action,
-             "level": match.level, "scope_id": match.scope_id, "host": match.host,
-             "trigger": event.trigger, "channel": event.channel, "list_id": event.list_id,
-             "mailer_id": event.mailer_id, "campaign_id": event.campaign_id,
-             "contact_md5": event.contact_md5, "attempts": 0, "created_at": now,
-             # Every row has the same keys: they are the parameters of one executemany.
-             "updated_at": now, **(HELD if match.held else {"status": DeliveryStatus.PENDING,
-                                                           "next_attempt_at": now, "note": ""})}
-            for event in events for match in index.match(event)]
-    table, created, by_key = Delivery.__table__, [], {(r["rule_id"], r["event_id"]): r for r in rows}
-    for start in range(0, len(rows), CHUNK):
-        # Rows as executemany parameters: one cached statement, not one compiled per chunk.
-        stmt = (insert_ignoring_duplicates(table)
-                .returning(table.c.id, table.c.rule_id, table.c.event_id))
-        created += db.session.execute(stmt, rows[start:start + CHUNK]).all()
+    index, rows = current_index(), []
+    for event in events:
+        copied = {"event_id": event.id, "trigger": event.trigger, "channel": event.channel,
+                  "list_id": event.list_id, "mailer_id": event.mailer_id,
+                  "campaign_id": event.campaign_id, "contact_md5": event.contact_md5}
+        # Every row has the same keys: they are the parameters of one executemany.
+        rows += [{**copied, "rule_id": match.rule_id, "action": match.action,
+                  "level": match.level, "scope_id": match.scope_id, "host": match.host,
+                  "attempts": 0, "created_at": now, "updated_at": now,
+                  **(HELD if match.held else _pending(now))} for match in index.match(event)]
+    if rows:
+        # Without RETURNING: the driver's own executemany, not one statement compiled per page.
+        db.session.execute(insert_ignoring_duplicates(table), rows)
+    # The deliveries of events this transaction took are the ones it created.
+    created = db.session.execute(sa.select(table.c.id, table.c.rule_id, table.c.event_id)
+                                 .where(table.c.event_id.in_([e.id for e in events]),
+                                        table.c.created_at == now)
+                                 .order_by(table.c.id)).all() if rows else []
+    by_key = {(r["rule_id"], r["event_id"]): r for r in rows}
     counts.move([(by_key[(rule_id, event_id)], None, by_key[(rule_id, event_id)]["status"])
                  for _, rule_id, event_id in created])
-    db.session.execute(sa.update(Event.__table__)
-                       .where(Event.__table__.c.id.in_([e.id for e in events]))
-                       .values(dispatched_at=now))
-    db.session.commit()
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
-    ids = [row.id for row in created]
-    enqueue_deliveries([row.id for row in created if
-                        by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING])
-    return ids
+    pending = [row.id for row in created
+               if by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING]
+    if execute_here and 0 < len(pending) <= current_app.config["OPTINTEL_DELIVERY_BATCH"]:
+        # No second trip through the queue, and one commit: the deliveries with their claim
+        # and started attempts. Should this job die first, the events are dispatched again
+        # (outbox.hand_off_lost); after it, the reconciler hands the deliveries out.
+        execute(pending, fill_batch=True)
+    else:
+        db.session.commit()
+        enqueue_deliveries(pending)
+    return [row.id for row in created]

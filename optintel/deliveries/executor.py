@@ -1,7 +1,8 @@
 """Executing a batch of deliveries: a worker claims the due ones, records their attempts as
-started, runs them (HTTP and SMTP concurrently over pooled connections, list changes in the
-job's own session), and hands the outcomes to attempts.record. Told to stop, it sends nothing
-more and gives the attempts under way a short grace before releasing their deliveries."""
+started, runs them (HTTP on the process's sending loop and SMTP in a thread pool, concurrently
+over pooled connections; list changes in the job's own session), and hands the outcomes to
+attempts.record. Told to stop, it sends nothing more and gives the attempts under way a short
+grace before releasing their deliveries."""
 import logging
 import threading
 import time
@@ -11,17 +12,22 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import actions
+from ..actions import sending_loop
 from ..actions.base import Outcome, Work
 from ..actions.target_policy import project_policy
 from ..extensions import db
-from ..models import Delivery, Event, ProjectSettings, TrackingRule
+from ..models import Delivery, Event, ProjectSettings, RuleStatus, TrackingRule
 from ..models.columns import utcnow
 from ..placeholders import values_for
-from ..rules.storage import stored_settings
 from ..server_log import log_failure
-from . import attempts, circuit_breaker, endpoint_health, leases
+from . import attempts, circuit_breaker, endpoint_health, leases, rule_settings
 
 log = logging.getLogger(__name__)
+# What the batch reads of its deliveries and their rules (rows, not ORM objects): what the
+# attempts, the breakers, endpoint health and the log's counts need.
+DELIVERY_COLUMNS = ("id", "event_id", "rule_id", "action", "level", "scope_id", "trigger",
+                    "host", "status", "attempts", "last_response_status", "created_at")
+RULE_COLUMNS = ("id", "action", "status", "action_settings", "secret_settings", "updated_at")
 _pool = {"executor": None}
 # Set when this process is told to stop; the attempts it then left running, unrecorded.
 _stopping = threading.Event()
@@ -53,21 +59,51 @@ def timed_attempt(attempt, work):
     try:
         outcome = attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
-        log_failure(log, "Delivery %s: the action raised", work.delivery_id)
-        outcome = Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
+        outcome = _raised(work, exc)
+    return _timed(outcome, started, started_at)
+
+
+async def timed_attempt_async(attempt, work):
+    """timed_attempt of an action's execute_async, on the sending loop."""
+    started, started_at = time.perf_counter(), utcnow()
+    try:
+        outcome = await attempt(work)
+    except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
+        outcome = _raised(work, exc)
+    return _timed(outcome, started, started_at)
+
+
+def _raised(work, exc):
+    log_failure(log, "Delivery %s: the action raised", work.delivery_id)
+    return Outcome(False, error=f"Internal error: {type(exc).__name__}: {exc}")
+
+
+def _timed(outcome, started, started_at):
     outcome.started_at = started_at
     outcome.duration_ms = int((time.perf_counter() - started) * 1000)
     return outcome
 
 
-def _prepared(action, rule):
+def _prepared(rule):
     """The rule's complete settings, or a permanent failed Outcome when they cannot be read
     (e.g. secrets encrypted with another key)."""
     try:
-        return action.prepare(stored_settings(rule))
+        return rule_settings.prepared(rule)
     except Exception as exc:  # noqa: BLE001 — one unreadable rule must not stop the batch
         log_failure(log, "Rule %s: cannot read its settings", rule.id)
         return Outcome(False, permanent=True, error=f"Cannot read the rule's settings: {exc}")
+
+
+def _submitted(jobs):
+    """(future, delivery) pairs of the jobs that run beside this thread: HTTP on the sending
+    loop, the other actions that may in the thread pool (SMTP, over its own connections)."""
+    on_loop = [(d, a, w) for d, a, w in jobs if a.on_sending_loop]
+    futures = list(zip(sending_loop.submit(
+        current_app.config["OPTINTEL_CONCURRENCY"],
+        [(timed_attempt_async, (a.execute_async, w)) for _, a, w in on_loop]),
+        [d for d, _, _ in on_loop]))
+    return futures + [(_thread_pool().submit(timed_attempt, a.execute, w), d)
+                      for d, a, w in jobs if a.in_pool and not a.on_sending_loop]
 
 
 def _settle(futures, grace):
@@ -91,52 +127,68 @@ def _settle(futures, grace):
     return outcomes, unsent, list(pending.values())
 
 
-def execute(delivery_ids):
-    """Attempt the due deliveries among these ids; returns how many were attempted."""
-    ids = leases.claim(delivery_ids)
+def execute(delivery_ids, fill_batch=False):
+    """Attempt the due deliveries among these ids and, when `fill_batch` (as a job does), other
+    due ones up to a batch (OPTINTEL_DELIVERY_BATCH) in all; returns how many were attempted.
+    The caller's transaction is committed with the batch's claim."""
+    ids = leases.claim(delivery_ids,
+                       current_app.config["OPTINTEL_DELIVERY_BATCH"] if fill_batch else 0)
     if not ids:
+        db.session.commit()
         return 0
     try:
         return _attempt(ids)
+    except BaseException:
+        # Not committed yet, the claim goes with it; committed, the leases run out.
+        db.session.rollback()
+        raise
     finally:
         leases.let_go(ids)
 
 
+def _rows(ids):
+    """(deliveries, {event id: event}, {rule id: rule}) of the claimed ids, as rows."""
+    table, events, rules = Delivery.__table__, Event.__table__, TrackingRule.__table__
+    deliveries = db.session.execute(sa.select(*(table.c[name] for name in DELIVERY_COLUMNS))
+                                    .where(table.c.id.in_(ids)).order_by(table.c.id)).all()
+    event_rows = {row["id"]: row for row in db.session.execute(
+        sa.select(events).where(events.c.id.in_({d.event_id for d in deliveries}))).mappings()}
+    rule_rows = {row.id: row for row in db.session.execute(
+        sa.select(*(rules.c[name] for name in RULE_COLUMNS))
+        .where(rules.c.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
+    return deliveries, event_rows, rule_rows
+
+
 def _attempt(ids):
-    deliveries = db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids))).all()
-    events = {row["id"]: row for row in db.session.execute(
-        sa.select(Event.__table__).where(Event.id.in_({d.event_id for d in deliveries})))
-        .mappings()}
-    rules = {r.id: r for r in db.session.scalars(sa.select(TrackingRule).where(
-        TrackingRule.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
+    deliveries, events, rules = _rows(ids)
     values = values_for(list(events.values()))
-    policy = project_policy()
+    project = ProjectSettings.get()
+    policy, delays = project_policy(project.allowed_target_cidrs), project.retry_delays
     settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
-        if rule is not None and rule.is_paused:  # endpoint health: held until it resumes
+        if rule is not None and rule.status == RuleStatus.PAUSED:  # held until it resumes
             held.append(delivery)
             continue
-        if rule is None or not rule.is_active:
+        if rule is None or rule.status != RuleStatus.ACTIVE:
             skipped.append((delivery, "The rule was deleted before it ran." if rule is None
                             else "The rule was disabled before it ran."))
             continue
-        action = actions.get(rule.action)
         if rule.id not in settings:
-            settings[rule.id] = _prepared(action, rule)
+            settings[rule.id] = _prepared(rule)
         if isinstance(settings[rule.id], Outcome):
             outcomes.append((delivery, settings[rule.id]))
             continue
         work = Work(delivery.id, rule.id, settings[rule.id],
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
                     dict(events[delivery.event_id]), policy)
-        jobs.append((delivery, action, work))
+        jobs.append((delivery, actions.get(rule.action), work))
     # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
     jobs, waiting = circuit_breaker.admit(jobs)
     started = attempts.start([d for d, _ in outcomes] + [d for d, _, _ in jobs])
-    pool = _thread_pool()
-    futures = [(pool.submit(timed_attempt, a.execute, w), d) for d, a, w in jobs if a.in_pool]
-    outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs if not a.in_pool]
+    futures = _submitted(jobs)
+    outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs
+                 if not (a.on_sending_loop or a.in_pool)]
     grace = current_app.config["OPTINTEL_SHUTDOWN_GRACE_SECONDS"]
     done, unsent, unfinished = _settle(futures, grace)
     outcomes += done
@@ -149,5 +201,5 @@ def _attempt(ids):
     # In the transaction that attempts.record commits.
     circuit_breaker.postpone(waiting)
     endpoint_health.hold_claimed(held)
-    attempts.record(outcomes, skipped, ProjectSettings.get().retry_delays, started)
+    attempts.record(outcomes, skipped, delays, started)
     return len(outcomes)

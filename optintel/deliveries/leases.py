@@ -25,24 +25,39 @@ def _lease_end(now):
     return now + timedelta(seconds=current_app.config["OPTINTEL_LEASE_SECONDS"])
 
 
-def claim(delivery_ids):
-    """Take the deliveries that are due and not held by a live worker; returns their ids. An
-    attempt of theirs left without an outcome (its worker died) is marked interrupted."""
+def claim(delivery_ids, up_to=0):
+    """Take the deliveries among these ids that are due and not held by a live worker and, up to
+    `up_to` in all, any other due ones, those due first first (as the reconciler would hand them
+    out), in the caller's transaction, which commits it with their started attempts; returns
+    their ids. An attempt of theirs left without an outcome (its worker died) is marked
+    interrupted."""
     now = utcnow()
     table = Delivery.__table__
-    stmt = (sa.update(table)
-            .where(table.c.id.in_(delivery_ids),
-                   table.c.status.in_(DeliveryStatus.in_flight_statuses()),
-                   table.c.next_attempt_at <= now + timedelta(seconds=1),
-                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
-            .values(lease_until=_lease_end(now)).returning(table.c.id))
-    claimed = db.session.scalars(stmt).all()
-    if claimed:
-        attempts.interrupt(claimed)
-    db.session.commit()
+    free = [table.c.status.in_(DeliveryStatus.in_flight_statuses()),
+            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now)]
+    take = (sa.update(table).values(lease_until=_lease_end(now))
+            .returning(table.c.id, table.c.attempts))
+    claimed = db.session.execute(take.where(
+        table.c.id.in_(delivery_ids), table.c.next_attempt_at <= now + timedelta(seconds=1),
+        *free)).all() if delivery_ids else []
+    if len(claimed) < up_to:
+        # Rows another worker is taking are skipped, not waited for (PostgreSQL; SQLite
+        # writes one at a time). Picked first, then taken if still free: as a subquery of the
+        # UPDATE, PostgreSQL may run a locking LIMIT more than once and take more.
+        due = db.session.scalars(
+            sa.select(table.c.id).where(table.c.next_attempt_at <= now, *free)
+            .order_by(table.c.next_attempt_at, table.c.id).limit(up_to - len(claimed))
+            .with_for_update(skip_locked=True)).all()
+        if due:
+            claimed += db.session.execute(take.where(table.c.id.in_(due), *free)).all()
+    # Only a delivery attempted before can have an attempt left without its outcome.
+    tried = [row.id for row in claimed if row.attempts]
+    if tried:
+        attempts.interrupt(tried)
+    ids = [row.id for row in claimed]
     with _lock:
-        _held.update(claimed)
-    return claimed
+        _held.update(ids)
+    return ids
 
 
 def let_go(delivery_ids):

@@ -1,6 +1,7 @@
 """The hourly delivery counts of the Tracking Log's chart, moved in the same transaction as the
 deliveries whose status they count."""
 from collections import Counter
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -17,12 +18,12 @@ def hour_of(moment):
 
 def move(transitions):
     """Apply count changes for (delivery, old status or None, new status or None) transitions;
-    `delivery` is anything with the Delivery columns (an object or a mapping)."""
+    `delivery` is anything with the Delivery columns (a row, an object or a mapping)."""
     deltas = Counter()
     for delivery, old, new in transitions:
         if old == new:
             continue
-        get = delivery.get if isinstance(delivery, dict) else delivery.__getattribute__
+        get = delivery.get if isinstance(delivery, dict) else partial(getattr, delivery)
         key = (hour_of(get("created_at")), *(get(name) for name in KEY))
         if old is not None:
             deltas[(*key, old)] -= 1
