@@ -13,7 +13,7 @@ from ..uploads import accept_uploads
 from ..validation import Invalid
 from . import bp
 from .forms import AddContactForm, UploadForm
-from .routes import LIST, contacts_tab
+from .routes import LIST, after_deleting, contacts_tab
 
 accept_uploads(bp, "upload")
 
@@ -88,11 +88,7 @@ def delete_selected(channel, list_id):
                    f"from the list." if md5s else "Select the contacts to delete first.")
     except ListNotWritable as exc:
         message = str(exc)
-    if not is_htmx():
-        flash(message)
-        return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
-                         message)
+    return after_deleting(opt_out_list, message)
 
 
 @bp.route(f"/{LIST}/download")

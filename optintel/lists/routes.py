@@ -120,11 +120,18 @@ def delete_contact(channel, list_id):
         message = "Deleted from the list." if outcome.changed else "Not in the list."
     except ListNotWritable as exc:
         message = str(exc)
+    return after_deleting(opt_out_list, message)
+
+
+def after_deleting(opt_out_list, message):
+    """The answer to a delete from the Contacts tab: the tab with its message for htmx, else a
+    redirect to it with the message flashed."""
     if not is_htmx():
         flash(message)
-        return redirect(url_for(".contacts", channel=channel, list_id=list_id))
+        return redirect(url_for(".contacts", channel=opt_out_list.channel.value,
+                                list_id=opt_out_list.id))
     return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
-                         message)
+                        message)
 
 
 def contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200):
