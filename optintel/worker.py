@@ -2,6 +2,7 @@
 and a reconciler tick (one worker at a time) beside it; it waits out Redis outages, and a warm
 shutdown sends nothing more and releases what it holds. `run` works in this process, `run_pool`
 runs several under RQ's worker pool, which starts a new one when one dies."""
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,10 @@ from .tracking_log.pruning import prune
 
 log = logging.getLogger(__name__)
 RECONCILER_LOCK = "optintel:reconciler"
+WORKER_TTL = 18
+# How long a pool waits for its processes after a stop: beyond the shutdown grace
+# (OPTINTEL_SHUTDOWN_GRACE_SECONDS), within the 5 s that honcho gives before its SIGKILL.
+STOP_PATIENCE = 4
 PRUNER_LOCK = "optintel:pruner"
 PRUNE_EVERY = 3600
 # A Redis that started with the worker (make run) answers within these seconds: waiting that
@@ -95,6 +100,10 @@ class Worker(SimpleWorker):
         # A job's description quotes its arguments: a Retry all's filter holds the contact
         # searched for.
         kwargs["log_job_description"] = False
+        # Waits for a job of at most WORKER_TTL - 15 s: a stop signal that the kernel gives to
+        # one of this process's other threads runs its handler only when the main thread's wait
+        # in Redis returns (RQ's default would be 405 s).
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
         self.lost_redis = self.stopping = False
         self._reconciling = threading.Event()
@@ -127,6 +136,10 @@ class Worker(SimpleWorker):
         self.stopping = True
         executor.stop()
         self._reconciling.set()
+        # Also when idle: the StopRequested that RQ raises from this handler is lost when it
+        # lands in a step that catches every exception (cleaning the registries as the loop
+        # starts), and the loop would then wait in Redis for a job, past the pool's patience.
+        self._stop_requested = True
         super().request_stop(signum, frame)
 
     def set_shutdown_requested_date(self):
@@ -176,9 +189,28 @@ def run(app, burst=False):
         time.sleep(1)
 
 
+class Pool(WorkerPool):
+    """RQ's worker pool, where a worker process still alive STOP_PATIENCE seconds after the stop
+    signal is killed: an idle one has been seen to miss the signal and wait on."""
+
+    def stop_workers(self):
+        self._stop_deadline = time.monotonic() + STOP_PATIENCE
+        super().stop_workers()
+
+    def all_workers_have_stopped(self):
+        if super().all_workers_have_stopped():
+            return True
+        if time.monotonic() > self._stop_deadline:
+            for data in list(self.worker_dict.values()):
+                log.warning("Worker process %s did not stop; killing it", data.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(data.pid, signal.SIGKILL)
+        return False
+
+
 def run_pool(app, processes, burst=False):
     """Run `processes` worker processes under RQ's worker pool, which starts a new one when one
     dies, until stopped; each builds its own app after the fork."""
-    pool = WorkerPool(list(QUEUES), connection=redis_connection(app), num_workers=processes,
+    pool = Pool(list(QUEUES), connection=redis_connection(app), num_workers=processes,
                       worker_class=Worker)
     pool.start(burst=burst)
