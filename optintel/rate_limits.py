@@ -1,6 +1,8 @@
 """Rate limits on the app's Redis (Flask-Limiter), so that every web process sees the same
 counts; while Redis cannot be reached they go on in each process's memory (Flask-Limiter logs
 a warning, and that it recovered). Used by the login throttling and the public pages."""
+import time
+
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
@@ -20,3 +22,8 @@ def limiter(app, key_prefix):
                    storage_options={"connection_pool": redis_connection(app).connection_pool},
                    strategy="moving-window", key_prefix=key_prefix,
                    in_memory_fallback_enabled=True, swallow_errors=True)
+
+
+def seconds_to_wait(limit):
+    """How long until a breached limit lets the next request through: its Retry-After."""
+    return max(1, int(limit.reset_at - time.time()))

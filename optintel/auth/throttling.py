@@ -5,7 +5,6 @@ When Redis cannot be reached the counts go on in the memory of each web process 
 logs a warning, and that it recovered): logins still work, and are still throttled, per
 process, until Redis is back."""
 import hashlib
-import time
 
 from flask import g, make_response, render_template, request
 
@@ -35,7 +34,7 @@ def _account():
 
 def _too_many(limit):
     """The login page, 429, with how long to wait (also as Retry-After)."""
-    seconds = max(1, int(limit.reset_at - time.time()))
+    seconds = rate_limits.seconds_to_wait(limit)
     form = LoginForm()
     form.form_errors.append(f"Too many failed logins; try again in {seconds} "
                             f"second{'' if seconds == 1 else 's'}.")

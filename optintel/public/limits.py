@@ -2,8 +2,6 @@
 every request of an unsubscribe link counts, GET or POST; at the SMS webhooks only requests
 refused for their signature count, so that Twilio's own are never held back, however many
 replies come at once."""
-import time
-
 from flask import make_response
 
 from .. import rate_limits
@@ -14,13 +12,9 @@ UNSUBSCRIBE_ENDPOINTS = ("public.unsubscribe_page", "public.unsubscribe")
 WEBHOOK_ENDPOINT = "public.sms_inbound"
 
 
-def _seconds(limit):
-    return max(1, int(limit.reset_at - time.time()))
-
-
 def _page_too_many(limit):
     """The public error page, 429, with how long to wait (also as Retry-After)."""
-    seconds = _seconds(limit)
+    seconds = rate_limits.seconds_to_wait(limit)
     message = (f"Too many requests from your address; try again in {seconds} "
                f"second{'' if seconds == 1 else 's'}.")
     page = render("public/error.html", title="Too many requests", message=message)
@@ -28,8 +22,8 @@ def _page_too_many(limit):
 
 
 def _webhook_too_many(limit):
-    return make_response("Too many requests.", 429, {"Retry-After": str(_seconds(limit)),
-                                                     "Content-Type": "text/plain"})
+    return make_response("Too many requests.", 429, {
+        "Retry-After": str(rate_limits.seconds_to_wait(limit)), "Content-Type": "text/plain"})
 
 
 def _refused(response):
