@@ -55,14 +55,15 @@ def attachment(chunks, name, mimetype):
 
 def download_response(opt_out_list, fmt, user):
     """Record the download, then stream it."""
-    fmt = downloads.check_format(opt_out_list, fmt)
+    fmt = downloads.check_format(opt_out_list, fmt, user)
     downloads.record(opt_out_list, user, fmt)
     mimetype = "text/csv" if fmt == DownloadFormat.CSV else "text/plain"
-    return attachment(downloads.stream(opt_out_list, fmt), downloads.file_name(opt_out_list, fmt),
-                      f"{mimetype}; charset=utf-8")
+    return attachment(downloads.stream(opt_out_list, fmt, user),
+                      downloads.file_name(opt_out_list, fmt), f"{mimetype}; charset=utf-8")
 
 
-def bulk_context(opt_out_list):
-    """What a list's page shows of its downloads: the formats it offers and the latest ones."""
-    return {"download_formats": downloads.formats(opt_out_list),
+def bulk_context(opt_out_list, user):
+    """What a list's page shows of its downloads: the formats it offers the user and the latest
+    ones."""
+    return {"download_formats": downloads.formats(opt_out_list, user),
             "downloads": downloads.recent(opt_out_list)}

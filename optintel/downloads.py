@@ -6,6 +6,7 @@ import io
 
 import sqlalchemy as sa
 
+from .access import lists_in_clear
 from .extensions import db
 from .models import Channel, Contact, DownloadFormat, ListDownload
 from .sql import iso_utc, plain_rows
@@ -20,20 +21,30 @@ def _source_lists(opt_out_list):
     return list(opt_out_list.members) if opt_out_list.is_grouped else [opt_out_list]
 
 
-def formats(opt_out_list):
-    """The formats this list downloads in: plain values only where every list keeps them."""
-    keeps_plain = all(source.keeps_plain for source in _source_lists(opt_out_list))
-    return [f for f in DownloadFormat if keeps_plain or f != DownloadFormat.PLAIN]
+def _in_clear(opt_out_list, user):
+    """Whether the download may hold plain values: every list in it keeps them and the user sees
+    each one's contacts in clear (a group's owner does not see the lists of others in it)."""
+    sources = _source_lists(opt_out_list)
+    return all(source.keeps_plain for source in sources) and \
+        lists_in_clear(user, [source.id for source in sources]) == {s.id for s in sources}
 
 
-def check_format(opt_out_list, fmt):
+def formats(opt_out_list, user):
+    """The formats this list downloads in for the user: plain values only in clear."""
+    in_clear = _in_clear(opt_out_list, user)
+    return [f for f in DownloadFormat if in_clear or f != DownloadFormat.PLAIN]
+
+
+def check_format(opt_out_list, fmt, user):
     """The DownloadFormat of `fmt`; Invalid (field format) when the list has no such one."""
     try:
         fmt = DownloadFormat(fmt)
     except ValueError:
         raise Invalid.on("format", "Choose plain, md5 or csv.") from None
-    if fmt not in formats(opt_out_list):
-        raise Invalid.on("format", "This list keeps MD5s only: download md5 or csv.")
+    if fmt not in formats(opt_out_list, user):
+        raise Invalid.on("format", "This list keeps MD5s only: download md5 or csv."
+                         if not all(s.keeps_plain for s in _source_lists(opt_out_list)) else
+                         "Plain values only of your own lists: download md5 or csv.")
     return fmt
 
 
@@ -55,9 +66,9 @@ def file_name(opt_out_list, fmt):
     return f"list-{opt_out_list.id}-{fmt.value}.{extension}"
 
 
-def stream(opt_out_list, fmt):
+def stream(opt_out_list, fmt, user):
     """The download's text, a page of contacts at a time."""
-    keeps_plain = DownloadFormat.PLAIN in formats(opt_out_list)
+    keeps_plain = _in_clear(opt_out_list, user)
     list_ids = [source.id for source in _source_lists(opt_out_list)]
     if fmt == DownloadFormat.CSV:
         value_name = "email" if opt_out_list.channel == Channel.EMAIL else "phone"

@@ -169,3 +169,28 @@ def test_every_id_of_a_bulk_request_is_checked(web, make_user, make_list):
              data={"md5": md5("t@example.com")})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ListDownload)) == 0
+
+
+def test_a_grouped_list_of_other_owners_lists_downloads_their_contacts_as_md5s_only(
+        web, api_as, make_user, make_list):
+    """Plain values are for Global Admins and each list's own owner, in a download as on every
+    page: the owner of a group sees the MD5s of the lists of others in it."""
+    owner, other = make_user(Role.LIST_OWNER), make_user(Role.LIST_OWNER)
+    mine, theirs = make_list(owner_id=owner.id), make_list(owner_id=other.id)
+    add_contacts(mine, ["mine@example.com"], Origin(ContactSource.MANUAL))
+    add_contacts(theirs, ["theirs@example.com"], Origin(ContactSource.MANUAL))
+    group = make_list(kind=ListKind.GROUPED, members=[mine, theirs], owner_id=owner.id)
+    web.login(owner)
+    response = web.get(f"/lists/email/{group.id}/download?format=plain")
+    assert response.status_code == 422
+    rows = web.get(f"/lists/email/{group.id}/download?format=csv").get_data(as_text=True)
+    assert rows.splitlines()[0] == "md5,added_at" and "@example.com" not in rows
+    assert 'data-format="plain"' not in web.get(f"/lists/email/{group.id}/edit").get_data(
+        as_text=True)
+    api = api_as(owner)
+    assert api.get(f"/email-lists/{group.id}/download?format=plain").status_code == 422
+    text = api.get(f"/email-lists/{group.id}/download?format=csv").get_data(as_text=True)
+    assert "@example.com" not in text and md5("theirs@example.com") in text
+    # Their own list alone downloads in clear.
+    assert web.get(f"/lists/email/{mine.id}/download?format=plain").get_data(
+        as_text=True).split() == ["mine@example.com"]

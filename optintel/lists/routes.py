@@ -58,7 +58,7 @@ def edit(channel, list_id):
     if saved(form, opt_out_list, catalog.apply_list, "Settings saved."):
         return redirect(url_for(".edit", channel=channel, list_id=list_id))
     return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
-                           opt_out_list=opt_out_list, **bulk_context(opt_out_list))
+                           opt_out_list=opt_out_list, **bulk_context(opt_out_list, current_user))
 
 
 @bp.route(f"/{LIST}/delete", methods=["POST"])
@@ -151,4 +151,5 @@ def contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200)
     return render("lists/contacts.html", block="contacts", opt_out_list=opt_out_list, form=form,
                   message=message, search=search, search_error=search_error, page=page,
                   upload_form=upload_form or UploadForm(opt_out_list, current_user, formdata=None),
-                  imports=imports.latest(opt_out_list), **bulk_context(opt_out_list)), status
+                  imports=imports.latest(opt_out_list),
+                  **bulk_context(opt_out_list, current_user)), status
