@@ -67,11 +67,16 @@ def file_name(opt_out_list, fmt):
 
 
 def stream(opt_out_list, fmt, user):
-    """The download's text, a page of contacts at a time."""
+    """The download's text, a page of contacts at a time (what it holds decided now, before the
+    response streams)."""
     keeps_plain = _in_clear(opt_out_list, user)
     list_ids = [source.id for source in _source_lists(opt_out_list)]
+    return _text(list_ids, fmt, keeps_plain,
+                 "email" if opt_out_list.channel == Channel.EMAIL else "phone")
+
+
+def _text(list_ids, fmt, keeps_plain, value_name):
     if fmt == DownloadFormat.CSV:
-        value_name = "email" if opt_out_list.channel == Channel.EMAIL else "phone"
         yield ",".join(([value_name] if keeps_plain else []) + ["md5", "added_at"]) + "\r\n"
         for page in _pages(list_ids, ("value", "md5", "arrived") if keeps_plain
                            else ("md5", "arrived")):
