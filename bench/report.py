@@ -71,8 +71,8 @@ def _ceiling(f):
 
 def _targets(f):
     judged_on = f["targets_judged_on"]
-    print("Targets (issue 11), on this run's figures:" if judged_on == "this run" else
-          f"Targets (issue 11), on the figures of the SQLite run saved in {judged_on}, and "
+    print("Targets, on this run's figures:" if judged_on == "this run" else
+          f"Targets, on the figures of the SQLite run saved in {judged_on}, and "
           "PostgreSQL's (a) of this run:")
     for row in f["targets"]:
         verdict = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]

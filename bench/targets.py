@@ -1,4 +1,4 @@
-"""The targets of the throughput benchmark (issue 11) and whether a run's figures meet them.
+"""The targets of the throughput benchmark and whether a run's figures meet them.
 
 The figures of a run on SQLite decide every target but one; a run on PostgreSQL given the
 figures of one on SQLite decides that one, PostgreSQL's (a) against SQLite's, and the others on
