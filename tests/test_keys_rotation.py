@@ -35,7 +35,7 @@ def stored_tokens():
     """Every non-empty value of the encrypted columns, as the database holds it."""
     db.session.rollback()
     return [token for column in encrypted_columns()
-            for token in db.session.scalars(sa.select(column).where(column != ""))]
+            for token in db.session.scalars(sa.select(column)) if token]
 
 
 def with_keys(database_url, keys):
