@@ -195,6 +195,22 @@ def test_an_upload_over_the_limit_answers_413_and_keeps_nothing(app, api, make_l
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
 
 
+def test_a_chunked_upload_over_the_limit_says_the_upload_limit_too(app, api, make_list):
+    """A body without a Content-Length (Transfer-Encoding: chunked, as gunicorn passes it on) is
+    cut at the upload limit while it is read, and says that limit."""
+    opt_out_list = make_list()
+    app.config["OPTINTEL_MAX_UPLOAD_BYTES"] = 2000
+    response = api.request(
+        "POST", f"/email-lists/{opt_out_list.id}/imports",
+        data={"file": (io.BytesIO(b"a@example.com\n" * 200), "values.txt")},
+        content_type="multipart/form-data",
+        environ_overrides={"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert response.json["error"]["message"] == \
+        "The file is larger than the upload limit of 2,000 bytes."
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+
+
 def test_an_upload_may_be_larger_than_an_ordinary_request(app, api, make_list):
     opt_out_list = make_list()
     app.config["MAX_CONTENT_LENGTH"] = 500
