@@ -201,7 +201,7 @@ def _txt_values(lines, shape, channel):
         yield line
 
 
-def read_values(stream, channel, file_name="", column=None, size=10_000):
+def read_values(stream, channel, file_name, column, size):
     """(shape, chunks): chunks yields (first line number, lines) with `size` values each (blank
     lines kept as "" so that numbers follow the file); shape.total counts the values once the
     chunks are all read. UnreadableFile for a file that holds none."""

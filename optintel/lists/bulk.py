@@ -4,11 +4,11 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from .. import imports
-from ..bulk_views import attachment, download_response, invalid_lines_csv, start_import
+from ..bulk_views import download_response, invalid_lines_response, start_import
 from ..contact_changes import ListNotWritable, Origin, remove_contacts_by_md5
 from ..guards import list_or_404
 from ..models import ContactSource
-from ..rendering import is_htmx, render
+from ..rendering import is_htmx, render, triggers
 from ..uploads import accept_uploads
 from ..validation import Invalid
 from . import bp
@@ -44,11 +44,10 @@ def upload(channel, list_id):
 
 def _progress(opt_out_list, contact_import):
     """The import's progress card; once it has ended, the Contacts tab is told to refresh."""
-    response = current_app.make_response(render(
-        "lists/_import.html", opt_out_list=opt_out_list, contact_import=contact_import))
+    card = render("lists/_import.html", opt_out_list=opt_out_list, contact_import=contact_import)
     if not contact_import.status.in_flight and is_htmx():
-        response.headers["HX-Trigger"] = "contactsChanged"
-    return response
+        return card, triggers(contactsChanged=None)
+    return card
 
 
 @bp.route(f"/{LIST}/imports/<int:import_id>")
@@ -72,9 +71,7 @@ def cancel_import(channel, list_id, import_id):
 @bp.route(f"/{LIST}/imports/<int:import_id>/invalid-lines")
 def import_invalid_lines(channel, list_id, import_id):
     """The invalid-lines report of an import, as CSV."""
-    contact_import = _import_or_404(list_or_404(list_id, channel), import_id)
-    return attachment(invalid_lines_csv(contact_import),
-                      f"import-{contact_import.id}-invalid-lines.csv", "text/csv; charset=utf-8")
+    return invalid_lines_response(_import_or_404(list_or_404(list_id, channel), import_id))
 
 
 @bp.route(f"/{LIST}/contacts/delete-selected", methods=["POST"])
