@@ -49,7 +49,6 @@ class ContactImport(db.Model):
     invalid: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(sa.Text, default="")
 
-    opt_out_list = relationship("OptOutList")
     created_by = relationship("User")
 
     @property
@@ -85,5 +84,3 @@ class ListDownload(db.Model):
     user_email: Mapped[str] = mapped_column(sa.String(320), default="")
     format: Mapped[DownloadFormat] = mapped_column(enum_column(DownloadFormat))
     created_at = mapped_column(UTCDateTime, default=utcnow)
-
-    user = relationship("User")
