@@ -4,6 +4,7 @@ chunk a transaction with its contacts, events and cursor, and the report keeps i
 lines."""
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from ..contact_changes import check_writable, origin_for
 from ..extensions import db
@@ -55,17 +56,19 @@ def start(opt_out_list, stream, *, file_name="", mode=None, column=None, mailer_
 
 
 def of_list(opt_out_list, import_id):
-    """The import of that id if it is one of the list's; None otherwise."""
-    contact_import = db.session.get(ContactImport, import_id)
+    """The import of that id if it is one of the list's (with who uploaded it); None otherwise."""
+    contact_import = db.session.get(ContactImport, import_id,
+                                    options=[selectinload(ContactImport.created_by)])
     if contact_import is None or contact_import.list_id != opt_out_list.id:
         return None
     return contact_import
 
 
 def latest(opt_out_list, limit=3):
-    """The list's latest imports, newest first."""
+    """The list's latest imports, newest first, with who uploaded them."""
     return db.session.scalars(sa.select(ContactImport)
                               .where(ContactImport.list_id == opt_out_list.id)
+                              .options(selectinload(ContactImport.created_by))
                               .order_by(ContactImport.id.desc()).limit(limit)).all()
 
 
