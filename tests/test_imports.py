@@ -245,6 +245,21 @@ def test_attribution_and_every_id_are_checked(api, api_as, make_user, make_list,
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0
 
 
+def test_a_list_owners_upload_naming_a_mailer_they_may_not_attribute_to_is_refused(
+        api_as, make_user, make_list, make_mailer, make_campaign):
+    """A List Owner names the mailers of the campaigns using the list, and no other."""
+    owner = make_user(Role.LIST_OWNER)
+    mine = make_list(owner_id=owner.id)
+    make_campaign(lists=[mine], mailers=[make_mailer()])
+    foreign = make_mailer()
+    response = upload(api_as(owner), mine, b"a@example.com\n", mailer_id=foreign.id)
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {"mailer_id": [f"No such mailer: {foreign.id}."]}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportChunk)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0
+
+
 def test_a_cancelled_import_stops_at_its_next_chunk(app, api, make_list):
     app.config["OPTINTEL_MAX_BATCH"] = 2
     opt_out_list = make_list()
