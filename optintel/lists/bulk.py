@@ -12,7 +12,7 @@ from ..rendering import is_htmx, render, triggers
 from ..uploads import accept_uploads
 from ..validation import Invalid
 from . import bp
-from .forms import AddContactForm, UploadForm
+from .forms import AddContactForm, UploadForm, attribution_choices
 from .routes import LIST, after_deleting, contacts_tab
 
 accept_uploads(bp, "upload")
@@ -26,20 +26,21 @@ def _import_or_404(opt_out_list, import_id):
 def upload(channel, list_id):
     """Upload a file to import; the Contacts tab then shows its progress."""
     opt_out_list = list_or_404(list_id, channel)
-    form = UploadForm(opt_out_list, current_user)
+    choices = attribution_choices(opt_out_list, current_user)
+    form, message = UploadForm(choices), None
     if form.validate_on_submit():
         try:
             contact_import = start_import(opt_out_list, request.form, request.files, current_user)
         except Invalid as exc:
             exc.show_on(form)
         except ListNotWritable as exc:
-            form.file.errors = [str(exc)]
+            message = str(exc)  # a Grouped list: its tab has no upload form to show it beside
         else:
             flash(f"“{contact_import.file_name}”: {contact_import.total:,} value"
                   f"{'' if contact_import.total == 1 else 's'} to import.")
             return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
-                         upload_form=form, status=422)
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, choices, formdata=None),
+                        choices, message, upload_form=form, status=422)
 
 
 def _progress(opt_out_list, contact_import):
