@@ -3,23 +3,19 @@ file and options into an import, streamed attachments (a list, an invalid-lines 
 import csv
 import io
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 
 from . import downloads, imports
-from .ids import as_id
-from .models import DownloadFormat
+from .ids import to_optional_id
 from .validation import Invalid
 
 
 def optional_id(form, name):
     """An id of a form field, None when empty; Invalid when it is not an id (optintel.ids)."""
-    value = (form.get(name) or "").strip()
-    if not value:
-        return None
-    number = as_id(value)
-    if number is None:
-        raise Invalid.on(name, "Not an id.")
-    return number
+    try:
+        return to_optional_id((form.get(name) or "").strip())
+    except ValueError:
+        raise Invalid.on(name, "Not an id.") from None
 
 
 def start_import(opt_out_list, form, files, user):
@@ -28,13 +24,12 @@ def start_import(opt_out_list, form, files, user):
     if upload is None or not upload.filename:
         raise Invalid.on("file", "Choose a file to upload.")
     return imports.start(opt_out_list, upload.stream, file_name=upload.filename,
-                         mode=form.get("mode") or "add", column=form.get("column"),
+                         mode=form.get("mode"), column=form.get("column"),
                          mailer_id=optional_id(form, "mailer_id"),
-                         campaign_id=optional_id(form, "campaign_id"), user=user,
-                         chunk_size=current_app.config["OPTINTEL_MAX_BATCH"])
+                         campaign_id=optional_id(form, "campaign_id"), user=user)
 
 
-def invalid_lines_csv(contact_import):
+def _invalid_lines_csv(contact_import):
     """The invalid-lines report as CSV text, streamed."""
     yield "line,value,reason\r\n"
     for number, value, reason in imports.invalid_lines(contact_import):
@@ -47,19 +42,24 @@ def _csv_row(*cells):
     return out.getvalue()
 
 
-def attachment(chunks, name, mimetype):
-    """A streamed download."""
-    return Response(stream_with_context(chunks), mimetype=mimetype,
+def _attachment(chunks, name, mimetype):
+    """A streamed download of UTF-8 text."""
+    return Response(stream_with_context(chunks), mimetype=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def invalid_lines_response(contact_import):
+    """The import's invalid-lines report so far, streamed as a CSV attachment."""
+    return _attachment(_invalid_lines_csv(contact_import),
+                       f"import-{contact_import.id}-invalid-lines.csv", "text/csv")
 
 
 def download_response(opt_out_list, fmt, user):
     """Record the download, then stream it."""
     fmt = downloads.check_format(opt_out_list, fmt, user)
     downloads.record(opt_out_list, user, fmt)
-    mimetype = "text/csv" if fmt == DownloadFormat.CSV else "text/plain"
-    return attachment(downloads.stream(opt_out_list, fmt, user),
-                      downloads.file_name(opt_out_list, fmt), f"{mimetype}; charset=utf-8")
+    return _attachment(downloads.stream(opt_out_list, fmt, user),
+                       downloads.file_name(opt_out_list, fmt), downloads.media_type(fmt))
 
 
 def bulk_context(opt_out_list, user):

@@ -61,9 +61,19 @@ def recent(opt_out_list, limit=20):
                               .order_by(ListDownload.id.desc()).limit(limit)).all()
 
 
+def _file_type(fmt):
+    """(media type, extension) of a download: CSV, or text of one value a line."""
+    return ("text/csv", "csv") if fmt == DownloadFormat.CSV else ("text/plain", "txt")
+
+
+def media_type(fmt):
+    """The media type of a download in this format."""
+    return _file_type(fmt)[0]
+
+
 def file_name(opt_out_list, fmt):
-    extension = "csv" if fmt == DownloadFormat.CSV else "txt"
-    return f"list-{opt_out_list.id}-{fmt.value}.{extension}"
+    """The name a download in this format is saved under."""
+    return f"list-{opt_out_list.id}-{fmt.value}.{_file_type(fmt)[1]}"
 
 
 def stream(opt_out_list, fmt, user):

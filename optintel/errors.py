@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from .server_log import stack_without_messages
+from .uploads import too_large_message
 from .validation import first_lines
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -102,13 +103,15 @@ def handle_http_exception(exc):
 
 
 def handle_too_large(exc):
-    """413 saying how large a request may be (a route that takes files says its own limit)."""
-    if exc.description != RequestEntityTooLarge.description:
-        return handle_http_exception(exc)
+    """413 saying how large a request may be: a route that takes files (uploads.accept_uploads)
+    says the upload limit, whether the body declared its length or not."""
     limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
-    return handle_http_exception(RequestEntityTooLarge(
-        f"The request is too large: this server reads at most {limit:,} bytes "
-        f"({limit / 2**20:.3g} MB)."))
+    if limit == current_app.config["OPTINTEL_MAX_UPLOAD_BYTES"]:
+        message = too_large_message(limit)
+    else:
+        message = (f"The request is too large: this server reads at most {limit:,} bytes "
+                   f"({limit / 2**20:.3g} MB).")
+    return handle_http_exception(RequestEntityTooLarge(message))
 
 
 def handle_csrf_error(exc):

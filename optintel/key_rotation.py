@@ -1,6 +1,6 @@
 """Rotating the encryption keys of stored secrets: every encrypted column (those made with
-models.columns.encrypted_column) re-encrypted under the newest key, and the check that the
-newest key alone reads them all before the older keys are dropped."""
+models.columns.encrypted_column or encrypted_bytes_column) re-encrypted under the newest key,
+and the check that the newest key alone reads them all before the older keys are dropped."""
 import sqlalchemy as sa
 
 from . import secrets
@@ -9,15 +9,23 @@ from .keys import current_keyring
 
 
 def encrypted_columns():
-    """Every column declared with encrypted_column, table by table."""
+    """Every column declared encrypted (info "encrypted"), table by table."""
     return [column for table in db.metadata.sorted_tables for column in table.columns
             if column.info.get("encrypted")]
 
 
 def _stored(column):
-    """(primary key column, [(id, token)]) of the column's non-empty values."""
-    (key,) = column.table.primary_key.columns
-    return key, db.session.execute(sa.select(key, column).where(column != "")).all()
+    """(primary key columns, [(primary key values, token)]) of the column's non-empty values;
+    a token is text or bytes as the column holds it."""
+    keys = tuple(column.table.primary_key.columns)
+    empty = b"" if isinstance(column.type, sa.LargeBinary) else ""
+    rows = db.session.execute(sa.select(*keys, column).where(column != empty)).all()
+    return keys, [(tuple(row[:-1]), row[-1]) for row in rows]
+
+
+def _row_name(keys, values):
+    """The row's primary key as a message says it: "id 4", "import_id 4, seq 0"."""
+    return ", ".join(f"{key.name} {value}" for key, value in zip(keys, values))
 
 
 def rotate_stored():
@@ -26,17 +34,19 @@ def rotate_stored():
     value's table, column and id). A value changed meanwhile is left as its writer stored it."""
     changes = []
     for column in encrypted_columns():
-        key, rows = _stored(column)
-        for row_id, token in rows:
+        keys, rows = _stored(column)
+        for row_key, token in rows:
             try:
-                changes.append((column, key, row_id, token, secrets.reencrypt(token)))
+                changes.append((column, keys, row_key, token, secrets.reencrypt(token)))
             except ValueError:
-                raise ValueError(f"{column.table.name}.{column.name} of id {row_id} cannot be "
-                                 f"decrypted with any of the configured keys.") from None
+                raise ValueError(f"{column.table.name}.{column.name} of "
+                                 f"{_row_name(keys, row_key)} cannot be decrypted with any of "
+                                 f"the configured keys.") from None
     rotated = 0
-    for column, key, row_id, old, new in changes:
+    for column, keys, row_key, old, new in changes:
+        matches = [key == value for key, value in zip(keys, row_key)]
         rotated += db.session.execute(sa.update(column.table)
-                                      .where(key == row_id, column == old)
+                                      .where(*matches, column == old)
                                       .values({column.name: new})).rowcount
     db.session.commit()
     return rotated

@@ -35,9 +35,9 @@ class Keyring:
         self._newest = Fernet(self.keys[0])
 
     def readable_by_newest(self, token):
-        """Whether the newest key alone decrypts the token."""
+        """Whether the newest key alone decrypts the token (text or bytes)."""
         try:
-            self._newest.decrypt(token.encode())
+            self._newest.decrypt(token)
         except InvalidToken:
             return False
         return True

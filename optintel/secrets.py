@@ -25,9 +25,10 @@ def decrypt(token):
 
 
 def reencrypt(token):
-    """The same secret as a new token under the newest key. Raises ValueError when no key reads
-    it."""
+    """The same secret as a new token under the newest key, text or bytes as the token is.
+    Raises ValueError when no key reads it."""
     try:
-        return current_keyring().fernet.rotate(token.encode()).decode()
+        rotated = current_keyring().fernet.rotate(token)
     except InvalidToken:
         raise ValueError(UNREADABLE) from None
+    return rotated if isinstance(token, bytes) else rotated.decode()

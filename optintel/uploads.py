@@ -1,6 +1,7 @@
 """Routes that take a file: their request bodies may be as large as OPTINTEL_MAX_UPLOAD_BYTES,
-unlike ordinary requests, and a larger one answers 413 with a message that says the limit."""
-from flask import abort, current_app, request
+unlike ordinary requests, and a larger one answers 413 with a message that says the limit
+(errors.handle_too_large)."""
+from flask import current_app, request
 
 
 def too_large_message(limit):
@@ -17,9 +18,5 @@ def accept_uploads(bp, *endpoints):
 
     @bp.url_value_preprocessor
     def allow_upload_size(endpoint, _values):
-        if endpoint not in names:
-            return
-        limit = current_app.config["OPTINTEL_MAX_UPLOAD_BYTES"]
-        if request.content_length is not None and request.content_length > limit:
-            abort(413, description=too_large_message(limit))
-        request.max_content_length = limit
+        if endpoint in names:
+            request.max_content_length = current_app.config["OPTINTEL_MAX_UPLOAD_BYTES"]

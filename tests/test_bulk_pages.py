@@ -3,6 +3,7 @@ only while the import runs), Delete selected, downloads and their record, and th
 id a request names."""
 import hashlib
 import io
+import json
 import re
 
 import pytest
@@ -38,7 +39,7 @@ def test_an_upload_shows_its_progress_card_which_polls_only_while_it_runs(as_adm
     assert running.run(import_id, slice_seconds=None) == "done"
     progress = as_admin.htmx("GET", f"/lists/email/{opt_out_list.id}/imports/{import_id}")
     card = progress.get_data(as_text=True)
-    assert progress.headers["HX-Trigger"] == "contactsChanged"
+    assert json.loads(progress.headers["HX-Trigger"]) == {"contactsChanged": None}
     assert "hx-trigger" not in card and "Done" in card
     assert '<dd data-count="added">2</dd>' in card and '<dd data-count="invalid">1</dd>' in card
     assert 'value="3"' in card and 'processed">3</span> of 3 values (100%)' in card
@@ -61,6 +62,46 @@ def test_a_refused_upload_shows_why_beside_its_field(as_admin, make_list, field_
     assert response.status_code == 422
     assert field_errors(response.get_data(as_text=True))[field] == [message]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+
+
+def test_an_upload_to_a_grouped_list_says_why_on_its_contacts_tab(as_admin, make_list):
+    group = make_list(kind=ListKind.GROUPED, members=[make_list()])
+    response = page_upload(as_admin, group, b"a@example.com\n")
+    assert response.status_code == 422
+    assert "A Grouped list holds no contacts itself; change one of its lists." in \
+        response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+
+
+@pytest.mark.parametrize("named", ["mailer", "campaign"])
+def test_a_list_owners_upload_naming_a_foreign_mailer_or_campaign_is_refused_beside_it(
+        web, field_errors, make_user, make_list, make_mailer, make_campaign, named):
+    """The mailer and the campaign of another owner's list are not the owner's to name."""
+    owner, other = make_user(Role.LIST_OWNER), make_user(Role.LIST_OWNER)
+    mine, theirs = make_list(owner_id=owner.id), make_list(owner_id=other.id)
+    make_campaign(lists=[mine], mailers=[make_mailer()])
+    foreign = make_campaign(lists=[theirs], mailers=[make_mailer()])
+    field, value, message = {
+        "mailer": ("mailer_id", foreign.mailers[0].id, f"No such mailer: {foreign.mailers[0].id}."),
+        "campaign": ("campaign_id", foreign.id, f"No such Email campaign: {foreign.id}.")}[named]
+    web.login(owner)
+    response = page_upload(web, mine, b"a@example.com\n", **{field: str(value)})
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True)) == {field: [message]}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0
+
+
+def test_the_api_download_of_another_owners_list_is_a_404(api_as, make_user, make_list):
+    owner, other = make_user(Role.LIST_OWNER), make_user(Role.LIST_OWNER)
+    theirs = make_list(owner_id=other.id)
+    add_contacts(theirs, ["t@example.com"], Origin(ContactSource.MANUAL))
+    api = api_as(owner)
+    for fmt in ("plain", "md5", "csv"):
+        response = api.get(f"/email-lists/{theirs.id}/download?format={fmt}")
+        assert response.status_code == 404, fmt
+        assert "t@example.com" not in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ListDownload)) == 0
 
 
 def test_an_upload_over_the_limit_says_the_limit(app, as_admin, make_list):

@@ -195,6 +195,22 @@ def test_an_upload_over_the_limit_answers_413_and_keeps_nothing(app, api, make_l
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
 
 
+def test_a_chunked_upload_over_the_limit_says_the_upload_limit_too(app, api, make_list):
+    """A body without a Content-Length (Transfer-Encoding: chunked, as gunicorn passes it on) is
+    cut at the upload limit while it is read, and says that limit."""
+    opt_out_list = make_list()
+    app.config["OPTINTEL_MAX_UPLOAD_BYTES"] = 2000
+    response = api.request(
+        "POST", f"/email-lists/{opt_out_list.id}/imports",
+        data={"file": (io.BytesIO(b"a@example.com\n" * 200), "values.txt")},
+        content_type="multipart/form-data",
+        environ_overrides={"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert response.json["error"]["message"] == \
+        "The file is larger than the upload limit of 2,000 bytes."
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+
+
 def test_an_upload_may_be_larger_than_an_ordinary_request(app, api, make_list):
     opt_out_list = make_list()
     app.config["MAX_CONTENT_LENGTH"] = 500
@@ -226,6 +242,21 @@ def test_attribution_and_every_id_are_checked(api, api_as, make_user, make_list,
         == 404
     group = make_list(kind=ListKind.GROUPED, members=[mine])
     assert upload(api, group, b"a@example.com\n").status_code == 409
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0
+
+
+def test_a_list_owners_upload_naming_a_mailer_they_may_not_attribute_to_is_refused(
+        api_as, make_user, make_list, make_mailer, make_campaign):
+    """A List Owner names the mailers of the campaigns using the list, and no other."""
+    owner = make_user(Role.LIST_OWNER)
+    mine = make_list(owner_id=owner.id)
+    make_campaign(lists=[mine], mailers=[make_mailer()])
+    foreign = make_mailer()
+    response = upload(api_as(owner), mine, b"a@example.com\n", mailer_id=foreign.id)
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {"mailer_id": [f"No such mailer: {foreign.id}."]}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactImport)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportChunk)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0
 
 

@@ -2,19 +2,23 @@
 with the keys in the environment (test database) and in the instance folder (a default
 install)."""
 import base64
+import io
 import os
 import stat
+import zlib
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
-from optintel import create_app, secrets
+from optintel import create_app, imports, secrets
 from optintel.config import TestConfig
 from optintel.extensions import db
 from optintel.key_rotation import encrypted_columns
-from optintel.models import (ActionType, Delivery, DeliveryStatus, Level, ProjectSettings,
-                             TrackingRule, Trigger)
+from optintel.imports import running
+from optintel.models import (ActionType, Contact, ContactImport, Delivery, DeliveryStatus,
+                             ImportChunk, ImportStatus, Level, ProjectSettings, TrackingRule,
+                             Trigger)
 from optintel.rules.storage import store_settings, stored_settings
 from tests.conftest import KEYS, fresh, wait_for
 from tests.installs import config, default_env, flask
@@ -31,7 +35,7 @@ def stored_tokens():
     """Every non-empty value of the encrypted columns, as the database holds it."""
     db.session.rollback()
     return [token for column in encrypted_columns()
-            for token in db.session.scalars(sa.select(column).where(column != ""))]
+            for token in db.session.scalars(sa.select(column)) if token]
 
 
 def with_keys(database_url, keys):
@@ -40,10 +44,19 @@ def with_keys(database_url, keys):
                 **{**KEYS, "OPTINTEL_ENCRYPTION_KEYS": ",".join(keys)})
 
 
+def import_tokens():
+    """Every stored chunk and invalid-lines report of the imports, as the database holds them."""
+    db.session.rollback()
+    return [token for row in db.session.execute(sa.select(ImportChunk.payload,
+                                                          ImportChunk.invalid_lines))
+            for token in row if token is not None]
+
+
 def test_the_encrypted_columns_are_the_rules_secrets_the_smtp_password_and_sms_auth_tokens():
     assert {f"{c.table.name}.{c.name}" for c in encrypted_columns()} == {
         "tracking_rules.secret_settings", "project_settings.smtp_password_encrypted",
-        "campaigns.sms_auth_token_encrypted"}
+        "campaigns.sms_auth_token_encrypted", "import_chunks.payload",
+        "import_chunks.invalid_lines"}
 
 
 def test_rotate_reencrypts_the_rules_secret_and_the_smtp_password_for_the_new_key_alone(
@@ -89,6 +102,46 @@ def test_rotate_reencrypts_the_rules_secret_and_the_smtp_password_for_the_new_ke
     assert sorted(smtp_server.logins) == ["custom", "relay"]
     wait_for(lambda: [d.status for d in fresh(sa.select(Delivery))] ==
              [DeliveryStatus.SUCCEEDED] * 2, message="both deliveries to succeed")
+
+
+def test_rotate_reencrypts_a_queued_import_and_an_invalid_lines_report_for_the_new_key_alone(
+        app, database_url, make_list, make_workers):
+    opt_out_list = make_list()
+    done = imports.start(opt_out_list, io.BytesIO(b"done@example.com\nnot-an-email\n"),
+                         file_name="done.txt", hand_off=False)
+    assert running.run(done.id, slice_seconds=None) == "done"
+    queued = imports.start(opt_out_list, io.BytesIO(b"queued@example.com\n"),
+                           file_name="queued.txt", hand_off=False)
+    before = import_tokens()
+    assert len(before) == 2  # the report of the import done, the chunk of the queued one
+
+    new = Fernet.generate_key().decode()
+    early = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
+    assert early.returncode == 1
+    assert "2 stored secret(s) are not encrypted under the newest key" in early.stderr
+    rotated = flask(with_keys(database_url, [new, OLD]), "secrets", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Re-encrypted 2 stored secret(s) under the newest key." in rotated.stdout
+    dropped = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
+    assert dropped.returncode == 0, dropped.stderr
+
+    after = import_tokens()
+    assert len(after) == 2 and not set(after) & set(before)
+    for token in after:
+        with pytest.raises(InvalidToken):
+            Fernet(OLD).decrypt(token)
+    (report,) = db.session.scalars(sa.select(ImportChunk.invalid_lines)
+                                   .where(ImportChunk.import_id == done.id))
+    line, value, _ = zlib.decompress(Fernet(new).decrypt(report)).decode().split("\t", 2)
+    assert (line, value) == ("2", "not-an-email")
+
+    # A worker that knows the new key alone works through the queued import.
+    make_workers(OPTINTEL_ENCRYPTION_KEYS=new).start(1)
+    running.hand_off(queued.id)
+    wait_for(lambda: fresh(sa.select(ContactImport.status).where(ContactImport.id == queued.id))
+             == [ImportStatus.DONE], timeout=30, message="the queued import to be done")
+    assert "queued@example.com" in fresh(sa.select(Contact.value)
+                                         .where(Contact.list_id == opt_out_list.id))
 
 
 def test_rotate_changes_nothing_when_a_value_reads_with_no_key(app, make_rule):

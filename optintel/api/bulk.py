@@ -5,7 +5,7 @@ from flask_login import current_user
 from flask_smorest import abort
 
 from .. import imports
-from ..bulk_views import attachment, download_response, invalid_lines_csv, start_import
+from ..bulk_views import download_response, invalid_lines_response, start_import
 from ..uploads import accept_uploads
 from . import fails_with
 from .schemas import UPLOAD_BODY, ImportSchema
@@ -55,9 +55,7 @@ def add_bulk_routes(bp, get_list):
                                               "reason.", "content": {"text/csv": {}}}})
     def import_invalid_lines(list_id, import_id):
         """The invalid lines of an import so far, as CSV."""
-        contact_import = get_import(list_id, import_id)
-        return attachment(invalid_lines_csv(contact_import),
-                          f"import-{contact_import.id}-invalid-lines.csv", "text/csv; charset=utf-8")
+        return invalid_lines_response(get_import(list_id, import_id))
 
     @bp.route("/<int:list_id>/download", methods=["GET"])
     @fails_with(bp, 403, 404, 422)

@@ -1,6 +1,5 @@
 """`flask lists`: opt-out lists from the terminal."""
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from .. import imports
@@ -34,8 +33,7 @@ def import_file(list_id, file, mailer_id, campaign_id, column, delete):
         contact_import = imports.start(
             opt_out_list, file, file_name=getattr(file, "name", ""), column=column,
             mode=ImportMode.DELETE if delete else ImportMode.ADD, mailer_id=mailer_id,
-            campaign_id=campaign_id, chunk_size=current_app.config["OPTINTEL_MAX_BATCH"],
-            hand_off=False)
+            campaign_id=campaign_id, hand_off=False)
     except Invalid as invalid:
         raise InvalidInput(invalid) from None
     imports.running.run(contact_import.id, slice_seconds=None)

@@ -3,6 +3,8 @@ one transaction with its import; a job works through them on any worker (running
 chunk a transaction with its contacts, events and cursor, and the report keeps its invalid
 lines."""
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from ..contact_changes import check_writable, origin_for
 from ..extensions import db
@@ -16,11 +18,12 @@ from .reading import read_values
 hand_off_lost = running.hand_off_lost
 
 
-def start(opt_out_list, stream, *, file_name="", mode=ImportMode.ADD, column=None,
-          mailer_id=None, campaign_id=None, user=None, chunk_size=10_000, hand_off=True):
-    """A queued import of the file into the list, committed with its chunks, then handed to the
-    workers. Invalid (fields mode, mailer_id, campaign_id, file, column) when it cannot be: then
-    nothing is kept. ListNotWritable for a Grouped list."""
+def start(opt_out_list, stream, *, file_name="", mode=None, column=None, mailer_id=None,
+          campaign_id=None, user=None, hand_off=True):
+    """A queued import of the file into the list (mode add unless given), in chunks of
+    OPTINTEL_MAX_BATCH values, committed with its chunks, then handed to the workers. Invalid
+    (fields mode, mailer_id, campaign_id, file, column) when it cannot be: then nothing is
+    kept. ListNotWritable for a Grouped list."""
     check_writable(opt_out_list)
     try:
         mode = ImportMode(mode or ImportMode.ADD)
@@ -32,7 +35,8 @@ def start(opt_out_list, stream, *, file_name="", mode=ImportMode.ADD, column=Non
         mailer_id=origin.mailer_id, campaign_id=origin.campaign_id,
         created_by_id=user.id if user is not None else None)
     try:
-        shape, chunks = read_values(stream, opt_out_list.channel, file_name, column, chunk_size)
+        shape, chunks = read_values(stream, opt_out_list.channel, file_name, column,
+                                    current_app.config["OPTINTEL_MAX_BATCH"])
         db.session.add(contact_import)
         db.session.flush()
         for seq, (first_line, lines) in enumerate(chunks):
@@ -52,17 +56,19 @@ def start(opt_out_list, stream, *, file_name="", mode=ImportMode.ADD, column=Non
 
 
 def of_list(opt_out_list, import_id):
-    """The import of that id if it is one of the list's; None otherwise."""
-    contact_import = db.session.get(ContactImport, import_id)
+    """The import of that id if it is one of the list's (with who uploaded it); None otherwise."""
+    contact_import = db.session.get(ContactImport, import_id,
+                                    options=[selectinload(ContactImport.created_by)])
     if contact_import is None or contact_import.list_id != opt_out_list.id:
         return None
     return contact_import
 
 
 def latest(opt_out_list, limit=3):
-    """The list's latest imports, newest first."""
+    """The list's latest imports, newest first, with who uploaded them."""
     return db.session.scalars(sa.select(ContactImport)
                               .where(ContactImport.list_id == opt_out_list.id)
+                              .options(selectinload(ContactImport.created_by))
                               .order_by(ContactImport.id.desc()).limit(limit)).all()
 
 

@@ -1,6 +1,7 @@
 """How an import's chunks and invalid-lines reports are stored: compressed, then encrypted with
 the app's keys, so that the database never holds the plain values of a file (an MD5-only list's
-file included) while it waits for the workers."""
+file included) while it waits for the workers. Their columns are declared encrypted, so that
+`flask secrets rotate` re-encrypts them with the other stored secrets."""
 import zlib
 
 from ..keys import current_keyring

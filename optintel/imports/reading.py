@@ -30,14 +30,6 @@ HEADER_NAMES = {
 PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
 
 
-class UnreadableFile(Invalid):
-    """The file cannot be read as values (empty, binary, no usable column): by field."""
-
-
-def _refuse(field_name, message):
-    raise UnreadableFile({field_name: [message]})
-
-
 @dataclass
 class FileShape:
     """What reading found: the encoding, "txt" or "csv", the delimiter, the column (index and
@@ -53,14 +45,14 @@ class FileShape:
 
 
 def detect_encoding(sample):
-    """The codec name of a sample of the file; UnreadableFile when it is not text."""
+    """The codec name of a sample of the file; Invalid (field file) when it is not text."""
     for bom, name in BOMS:
         if sample.startswith(bom):
             return name
     matches = charset_normalizer.from_bytes(sample)
     best = matches.best()
     if best is None:
-        _refuse("file", "This is not a text file (TXT or CSV); it looks binary.")
+        raise Invalid.on("file", "This is not a text file (TXT or CSV); it looks binary.")
     tied = [m for m in matches if m.chaos <= best.chaos]
     for preferred in PREFERRED:
         for match in tied:
@@ -97,10 +89,10 @@ def _lines(stream, head, encoding):
         try:
             text = carry + decoder.decode(block, final=final)
         except UnicodeDecodeError:
-            _refuse("file", f"The file is not {encoding} text after line {number} "
-                            f"(or it is binary).")
+            raise Invalid.on("file", f"The file is not {encoding} text after line {number} "
+                                     f"(or it is binary).")
         if "\x00" in text:
-            _refuse("file", "This is not a text file (TXT or CSV); it looks binary.")
+            raise Invalid.on("file", "This is not a text file (TXT or CSV); it looks binary.")
         lines = text.split("\n")
         carry = lines.pop()
         for line in lines:
@@ -123,45 +115,49 @@ def _looks_like_value(cell, channel):
     return bool(PHONE_LIKE.match(cell)) and sum(c.isdigit() for c in cell) >= 7
 
 
-def _is_csv(file_name, column, first_lines):
+def _sniff(first_lines):
+    """The CSV dialect of the file's first lines; None when they show none."""
+    try:
+        return csv.Sniffer().sniff("\n".join(first_lines), delimiters=DELIMITERS)
+    except csv.Error:
+        return None
+
+
+def _delimiter(file_name, column, first_lines):
+    """The delimiter of a CSV file; None for a TXT one (one value a line). CSV when its name
+    says so (.csv, .tsv) or a column is named, TXT when its name is .txt; else CSV when every
+    first line has several cells."""
     name = (file_name or "").lower()
-    if column or name.endswith((".csv", ".tsv")):
-        return True
-    if name.endswith(".txt") or not first_lines:
-        return False
-    try:
-        dialect = csv.Sniffer().sniff("\n".join(first_lines), delimiters=DELIMITERS)
-    except csv.Error:
-        return False
-    return all(len(next(csv.reader([line], dialect))) > 1 for line in first_lines)
-
-
-def _delimiter(first_lines, file_name):
-    if (file_name or "").lower().endswith(".tsv"):
+    if name.endswith(".tsv"):
         return "\t"
-    try:
-        return csv.Sniffer().sniff("\n".join(first_lines), delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        return ","
+    named_csv = bool(column) or name.endswith(".csv")
+    if not named_csv and name.endswith(".txt"):
+        return None
+    dialect = _sniff(first_lines)
+    if named_csv:
+        return dialect.delimiter if dialect else ","
+    if dialect and all(len(next(csv.reader([line], dialect))) > 1 for line in first_lines):
+        return dialect.delimiter
+    return None
 
 
 def _choose_column(rows, column, channel):
-    """(index, label, header) of the column to read; UnreadableFile when none is usable."""
+    """(index, label, header) of the column to read; Invalid (field column) when none is usable."""
     first = [cell.strip() for cell in rows[0]]
     header = not any(_looks_like_value(cell, channel) for cell in first)
     column = (column or "").strip()
     if column.isdigit():
         index = int(column) - 1
         if index < 0 or index >= max(len(row) for row in rows):
-            _refuse("column", f"The file has no column {column}: it has "
-                              f"{max(len(row) for row in rows)}.")
+            raise Invalid.on("column", f"The file has no column {column}: it has "
+                                       f"{max(len(row) for row in rows)}.")
         return index, (first[index] if header and index < len(first) else f"column {column}"), \
             header
     if column:
         names = [cell.lower() for cell in first]
         if column.lower() not in names:
-            _refuse("column", f"No column is named “{column}” in the header row "
-                              f"({', '.join(first)}).")
+            raise Invalid.on("column", f"No column is named “{column}” in the header row "
+                                       f"({', '.join(first)}).")
         return names.index(column.lower()), first[names.index(column.lower())], True
     if header:
         for index, cell in enumerate(first):
@@ -175,7 +171,8 @@ def _choose_column(rows, column, channel):
             return index, (first[index] if header and index < len(first) else
                            f"column {index + 1}"), header
     what = "email addresses" if channel == Channel.EMAIL else "phone numbers"
-    _refuse("column", f"No column of the file holds {what} or MD5s; name the column to read.")
+    raise Invalid.on("column", f"No column of the file holds {what} or MD5s; name the column "
+                               f"to read.")
 
 
 def _csv_values(lines, shape):
@@ -193,22 +190,23 @@ def _csv_values(lines, shape):
 
 
 def _txt_values(lines, shape, channel):
+    """The lines as they are; a first line naming the values (email, phone...) is a header row,
+    which _chunked blanks out."""
     for number, line in enumerate(lines):
         if number == 0 and line.strip().lower().lstrip("\ufeff") in HEADER_NAMES[channel]:
             shape.header = True
-            yield ""
-            continue
         yield line
 
 
-def read_values(stream, channel, file_name="", column=None, size=10_000):
+def read_values(stream, channel, file_name, column, size):
     """(shape, chunks): chunks yields (first line number, lines) with `size` values each (blank
     lines kept as "" so that numbers follow the file); shape.total counts the values once the
-    chunks are all read. UnreadableFile for a file that holds none."""
+    chunks are all read. Invalid (field file or column) for a file that holds no values or no
+    usable column."""
     head = stream.read(SAMPLE)
     sample = _sample_of(head)
     if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        _refuse("file", "The file is empty.")
+        raise Invalid.on("file", "The file is empty.")
     shape = FileShape(detect_encoding(sample))
     first_lines = []
     for line in _lines(_Nothing(), sample, shape.encoding):
@@ -217,10 +215,11 @@ def read_values(stream, channel, file_name="", column=None, size=10_000):
         if len(first_lines) == 50:
             break
     if not first_lines:
-        _refuse("file", "The file holds only blank lines.")
+        raise Invalid.on("file", "The file holds only blank lines.")
     lines = _lines(stream, head, shape.encoding)
-    if _is_csv(file_name, column, first_lines):
-        shape.file_format, shape.delimiter = "csv", _delimiter(first_lines, file_name)
+    delimiter = _delimiter(file_name, column, first_lines)
+    if delimiter is not None:
+        shape.file_format, shape.delimiter = "csv", delimiter
         rows = [row for row in csv.reader(first_lines, delimiter=shape.delimiter) if row]
         shape.column_index, shape.column_label, shape.header = \
             _choose_column(rows, column, channel)
@@ -247,8 +246,8 @@ def _chunked(values, shape, size):
     if count:
         yield first_line, chunk
     if not shape.total:
-        _refuse("file", "The file holds no values" + (" besides its header row." if shape.header
-                                                      else "."))
+        raise Invalid.on("file", "The file holds no values" +
+                         (" besides its header row." if shape.header else "."))
 
 
 class _Nothing:

@@ -4,15 +4,15 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from .. import imports
-from ..bulk_views import attachment, download_response, invalid_lines_csv, start_import
+from ..bulk_views import download_response, invalid_lines_response, start_import
 from ..contact_changes import ListNotWritable, Origin, remove_contacts_by_md5
 from ..guards import list_or_404
 from ..models import ContactSource
-from ..rendering import is_htmx, render
+from ..rendering import is_htmx, render, triggers
 from ..uploads import accept_uploads
 from ..validation import Invalid
 from . import bp
-from .forms import AddContactForm, UploadForm
+from .forms import AddContactForm, UploadForm, attribution_choices
 from .routes import LIST, after_deleting, contacts_tab
 
 accept_uploads(bp, "upload")
@@ -26,29 +26,29 @@ def _import_or_404(opt_out_list, import_id):
 def upload(channel, list_id):
     """Upload a file to import; the Contacts tab then shows its progress."""
     opt_out_list = list_or_404(list_id, channel)
-    form = UploadForm(opt_out_list, current_user)
+    choices = attribution_choices(opt_out_list, current_user)
+    form, message = UploadForm(choices), None
     if form.validate_on_submit():
         try:
             contact_import = start_import(opt_out_list, request.form, request.files, current_user)
         except Invalid as exc:
             exc.show_on(form)
         except ListNotWritable as exc:
-            form.file.errors = [str(exc)]
+            message = str(exc)  # a Grouped list: its tab has no upload form to show it beside
         else:
             flash(f"“{contact_import.file_name}”: {contact_import.total:,} value"
                   f"{'' if contact_import.total == 1 else 's'} to import.")
             return redirect(url_for(".contacts", channel=channel, list_id=list_id))
-    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
-                         upload_form=form, status=422)
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, choices, formdata=None),
+                        choices, message, upload_form=form, status=422)
 
 
 def _progress(opt_out_list, contact_import):
     """The import's progress card; once it has ended, the Contacts tab is told to refresh."""
-    response = current_app.make_response(render(
-        "lists/_import.html", opt_out_list=opt_out_list, contact_import=contact_import))
+    card = render("lists/_import.html", opt_out_list=opt_out_list, contact_import=contact_import)
     if not contact_import.status.in_flight and is_htmx():
-        response.headers["HX-Trigger"] = "contactsChanged"
-    return response
+        return card, triggers(contactsChanged=None)
+    return card
 
 
 @bp.route(f"/{LIST}/imports/<int:import_id>")
@@ -72,9 +72,7 @@ def cancel_import(channel, list_id, import_id):
 @bp.route(f"/{LIST}/imports/<int:import_id>/invalid-lines")
 def import_invalid_lines(channel, list_id, import_id):
     """The invalid-lines report of an import, as CSV."""
-    contact_import = _import_or_404(list_or_404(list_id, channel), import_id)
-    return attachment(invalid_lines_csv(contact_import),
-                      f"import-{contact_import.id}-invalid-lines.csv", "text/csv; charset=utf-8")
+    return invalid_lines_response(_import_or_404(list_or_404(list_id, channel), import_id))
 
 
 @bp.route(f"/{LIST}/contacts/delete-selected", methods=["POST"])

@@ -75,15 +75,15 @@ def _users_with_roles(*roles):
     return db.session.scalars(sa.select(User).where(User.role.in_(roles)).order_by(User.email))
 
 
-def _attribution_choices(form, opt_out_list, user):
-    """The mailers and campaigns a contact of this list may be attributed to, for this user."""
+def attribution_choices(opt_out_list, user):
+    """(mailer choices, campaign choices): whom a contact of this list may be attributed to, for
+    this user; read once a request and given to each form of the Contacts tab."""
     mailers = access.attributable_mailers_query(user, opt_out_list)
-    form.mailer_id.choices = [("", "—")] + [
-        (m.id, f"{m.nickname} ({m.company_name})")
-        for m in db.session.scalars(mailers.order_by(Mailer.nickname))]
     campaigns = access.campaigns_using_list_query(opt_out_list)
-    form.campaign_id.choices = [("", "—")] + [
-        (c.id, c.name) for c in db.session.scalars(campaigns.order_by(Campaign.name))]
+    return ([("", "—")] + [(m.id, f"{m.nickname} ({m.company_name})")
+                           for m in db.session.scalars(mailers.order_by(Mailer.nickname))],
+            [("", "—")] + [(c.id, c.name)
+                           for c in db.session.scalars(campaigns.order_by(Campaign.name))])
 
 
 class AddContactForm(FlaskForm):
@@ -93,11 +93,11 @@ class AddContactForm(FlaskForm):
     mailer_id = SelectField("Mailer", coerce=to_optional_id, validate_choice=False)
     campaign_id = SelectField("Campaign", coerce=to_optional_id, validate_choice=False)
 
-    def __init__(self, opt_out_list, user, **kwargs):
+    def __init__(self, opt_out_list, choices, **kwargs):
         super().__init__(**kwargs)
         self.value.label.text = ("Email address" if opt_out_list.channel == Channel.EMAIL
                                  else "Phone number")
-        _attribution_choices(self, opt_out_list, user)
+        self.mailer_id.choices, self.campaign_id.choices = choices
 
 
 class UploadForm(FlaskForm):
@@ -113,6 +113,6 @@ class UploadForm(FlaskForm):
     mailer_id = SelectField("Mailer", validate_choice=False)
     campaign_id = SelectField("Campaign", validate_choice=False)
 
-    def __init__(self, opt_out_list, user, **kwargs):
+    def __init__(self, choices, **kwargs):
         super().__init__(**kwargs)
-        _attribution_choices(self, opt_out_list, user)
+        self.mailer_id.choices, self.campaign_id.choices = choices

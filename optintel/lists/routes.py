@@ -19,7 +19,7 @@ from ..rendering import is_htmx, render
 from ..tracking.panel import panel_context
 from ..validation import Invalid
 from . import bp
-from .forms import AddContactForm, ListForm, UploadForm
+from .forms import AddContactForm, ListForm, UploadForm, attribution_choices
 
 CHANNEL = "<any(email, phone):channel>"
 LIST = CHANNEL + "/<int:list_id>"
@@ -57,8 +57,9 @@ def edit(channel, list_id):
     form = ListForm(opt_out_list, current_user)
     if saved(form, opt_out_list, catalog.apply_list, "Settings saved."):
         return redirect(url_for(".edit", channel=channel, list_id=list_id))
+    downloads = bulk_context(opt_out_list, current_user) if opt_out_list.is_grouped else {}
     return render_template("lists/form.html", channel=opt_out_list.channel, form=form,
-                           opt_out_list=opt_out_list, **bulk_context(opt_out_list, current_user))
+                           opt_out_list=opt_out_list, **downloads)
 
 
 @bp.route(f"/{LIST}/delete", methods=["POST"])
@@ -82,14 +83,15 @@ def tracking(channel, list_id):
 def contacts(channel, list_id):
     """The Contacts tab; POST adds one contact. htmx gets the contacts block only."""
     opt_out_list = list_or_404(list_id, channel)
-    form = AddContactForm(opt_out_list, current_user)
+    choices = attribution_choices(opt_out_list, current_user)
+    form = AddContactForm(opt_out_list, choices)
     message = form.validate_on_submit() and _add_contact(opt_out_list, form)
     if message and not is_htmx():
         flash(message)
         return redirect(url_for(".contacts", channel=channel, list_id=list_id))
     if message:
-        form = AddContactForm(opt_out_list, current_user, formdata=None)
-    return contacts_tab(opt_out_list, form, message)
+        form = AddContactForm(opt_out_list, choices, formdata=None)
+    return contacts_tab(opt_out_list, form, choices, message)
 
 
 def _add_contact(opt_out_list, form):
@@ -130,13 +132,15 @@ def after_deleting(opt_out_list, message):
         flash(message)
         return redirect(url_for(".contacts", channel=opt_out_list.channel.value,
                                 list_id=opt_out_list.id))
-    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, current_user, formdata=None),
-                        message)
+    choices = attribution_choices(opt_out_list, current_user)
+    return contacts_tab(opt_out_list, AddContactForm(opt_out_list, choices, formdata=None),
+                        choices, message)
 
 
-def contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200):
+def contacts_tab(opt_out_list, form, choices, message=None, upload_form=None, status=200):
     """The Contacts tab at the page and search of the query string, newest contacts first, with
-    the upload, the latest imports and the downloads."""
+    the upload, the latest imports and the downloads (a Single list's: a Grouped one shows its
+    lists); `choices` are the forms' attribution_choices."""
     search = request.args.get("q", "").strip()
     query = (sa.select(Contact).where(Contact.list_id == opt_out_list.id)
              .options(selectinload(Contact.mailer), selectinload(Contact.campaign)))
@@ -148,8 +152,9 @@ def contacts_tab(opt_out_list, form, message=None, upload_form=None, status=200)
             query, search_error = query.where(sa.false()), str(exc)
     page = keyset_page(db.session, query, Contact.id, request.args,
                        current_app.config["CONTACTS_PER_PAGE"])
+    bulk = {} if opt_out_list.is_grouped else {
+        "upload_form": upload_form or UploadForm(choices, formdata=None),
+        "imports": imports.latest(opt_out_list), **bulk_context(opt_out_list, current_user)}
     return render("lists/contacts.html", block="contacts", opt_out_list=opt_out_list, form=form,
                   message=message, search=search, search_error=search_error, page=page,
-                  upload_form=upload_form or UploadForm(opt_out_list, current_user, formdata=None),
-                  imports=imports.latest(opt_out_list),
-                  **bulk_context(opt_out_list, current_user)), status
+                  **bulk), status

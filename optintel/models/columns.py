@@ -36,3 +36,9 @@ def encrypted_column():
     """A text column holding a Fernet token of secrets.encrypt (empty: none); `flask secrets
     rotate` re-encrypts every column made here."""
     return mapped_column(sa.Text, default="", info={"encrypted": True})
+
+
+def encrypted_bytes_column():
+    """A binary column holding a Fernet token as bytes (NULL: none), re-encrypted by `flask
+    secrets rotate` like those of encrypted_column."""
+    return mapped_column(sa.LargeBinary, nullable=True, info={"encrypted": True})

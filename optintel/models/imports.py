@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .columns import UTCDateTime, enum_column, utcnow
+from .columns import UTCDateTime, encrypted_bytes_column, enum_column, utcnow
 from .enums import DownloadFormat, ImportMode, ImportStatus
 
 
@@ -49,7 +49,6 @@ class ContactImport(db.Model):
     invalid: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(sa.Text, default="")
 
-    opt_out_list = relationship("OptOutList")
     created_by = relationship("User")
 
     @property
@@ -68,8 +67,8 @@ class ImportChunk(db.Model):
     seq: Mapped[int] = mapped_column(primary_key=True)
     # The file's line number of the chunk's first line; line i of the chunk is first_line + i.
     first_line: Mapped[int] = mapped_column()
-    payload: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)
-    invalid_lines: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)
+    payload: Mapped[bytes | None] = encrypted_bytes_column()
+    invalid_lines: Mapped[bytes | None] = encrypted_bytes_column()
 
 
 class ListDownload(db.Model):
@@ -85,5 +84,3 @@ class ListDownload(db.Model):
     user_email: Mapped[str] = mapped_column(sa.String(320), default="")
     format: Mapped[DownloadFormat] = mapped_column(enum_column(DownloadFormat))
     created_at = mapped_column(UTCDateTime, default=utcnow)
-
-    user = relationship("User")
