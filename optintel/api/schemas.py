@@ -241,7 +241,7 @@ class RemovedSchema(_ContactsChangedSchema):
 
 class EventSchema(Schema):
     id = Integer()
-    trigger = fields.String(validate=validate.OneOf([t.value for t in Trigger if not t.is_meta]))
+    trigger = fields.String(validate=validate.OneOf([t.value for t in Trigger.contact_triggers()]))
     channel = fields.Enum(Channel, by_value=True)
     list_id = Integer()
     contact = fields.String(allow_none=True, metadata={
@@ -260,7 +260,7 @@ class EventSchema(Schema):
 class EventQuerySchema(Schema):
     list_id = Integer()
     trigger = fields.String(validate=validate.OneOf(
-        [t.value for t in Trigger if not t.is_meta]))
+        [t.value for t in Trigger.contact_triggers()]))
     after_id = Integer(load_default=0, metadata={
         "description": "Events after this id; next_after_id of the previous page."})
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=1000))

@@ -8,7 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..access import managed_scopes, seen_events, visible_events_query, visible_rules_query
+from ..access import (managed_scopes, seen_events, visible_contact_events_query,
+                      visible_rules_query)
 from ..extensions import db
 from ..logs.presenting import scope_names, tracking_label
 from ..models import (Channel, DeliveryCount, DeliveryStatus, Event, EventCount, RuleStatus,
@@ -22,8 +23,6 @@ WEEK_DAYS = 7
 RECENT_HOURS = 24
 LATEST_EVENTS = 8
 TROUBLED_RULES = 10
-# The events of contacts; the meta events (a rule paused, a delivery failed) are not figures.
-CONTACT_TRIGGERS = tuple(trigger for trigger in Trigger if not trigger.is_meta)
 
 
 @dataclass
@@ -61,7 +60,7 @@ def contact_changes(user, period):
         .group_by(table.c.channel, table.c.trigger))
     found = {(Channel(c), Trigger(t)): (int(a or 0), int(w or 0)) for c, t, a, w in rows}
     return [ContactFigure(channel, trigger, *found.get((channel, trigger), (0, 0)))
-            for channel in Channel for trigger in CONTACT_TRIGGERS]
+            for channel in Channel for trigger in Trigger.contact_triggers()]
 
 
 @dataclass
@@ -153,8 +152,8 @@ class LatestEvent:
 
 
 def latest_events(user):
-    """The newest events the user may see."""
-    query = visible_events_query(user).where(Event.trigger.in_(CONTACT_TRIGGERS))
+    """The newest contact events the user may see."""
+    query = visible_contact_events_query(user)
     events = db.session.scalars(query.order_by(Event.id.desc()).limit(LATEST_EVENTS)
                                 .options(selectinload(Event.opt_out_list)))
     return [LatestEvent(event, mask_contact(event.contact, event.contact_md5[:MD5_SHOWN] + "…"))
