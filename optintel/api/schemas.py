@@ -165,20 +165,16 @@ class SmsCampaignSchema(CampaignSchema):
                        "deletes it again."})
 
 
-def _sms_auth_token():
-    return fields.String(metadata={
+class SmsCampaignChangesSchema(CampaignChangesSchema):
+    """The fields to change; the others keep their values."""
+
+    sms_auth_token = fields.String(metadata={
         "description": f"The Twilio auth token that signs the webhook's requests; write-only "
                        f"(shown as {MASK}). {MASK} keeps the stored one, empty removes it."})
 
 
-class SmsCampaignChangesSchema(CampaignChangesSchema):
-    """The fields to change; the others keep their values."""
-
-    sms_auth_token = _sms_auth_token()
-
-
-class NewSmsCampaignSchema(NewCampaignSchema):
-    sms_auth_token = _sms_auth_token()
+class NewSmsCampaignSchema(NewCampaignSchema, SmsCampaignChangesSchema):
+    pass
 
 
 # Contacts of a list
