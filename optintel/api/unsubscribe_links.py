@@ -44,9 +44,9 @@ def add_unsubscribe_links_route(bp, get_campaign):
     @bp.arguments(LinksRequestSchema)
     @bp.response(200, LinksSchema)
     def unsubscribe_links_of(body, campaign_id):
-        """Unsubscribe links of a mailer of the campaign: one per address, or the one that asks
-        for it. 409 while they would unsubscribe no one (a disabled campaign or mailer, or no
-        active Single list to put unsubscribes in)."""
+        """Unsubscribe links of a mailer of the campaign: one per address, or the one that asks for
+        it. 409 while they would unsubscribe no one (a disabled campaign or mailer, or no active
+        Single list to put unsubscribes in)."""
         campaign = get_campaign(campaign_id)
         mailer = next((m for m in campaign.mailers if m.id == body["mailer_id"]), None)
         if mailer is None:
