@@ -51,6 +51,8 @@ def create_app(config=None):
     app.register_blueprint(users.bp, url_prefix="/users")
     app.register_blueprint(api_keys.bp, url_prefix="/api-keys")
     app.register_blueprint(tracking.bp, url_prefix="/tracking")
+    from . import rate_limits
+    rate_limits.init_app(app)
     auth.throttling.init_app(app)
     public.init_app(app)
 

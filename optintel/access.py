@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .models import (Campaign, Delivery, Event, Level, Mailer, OptOutList, Role, TestRun,
-                     TrackingRule, campaign_lists, campaign_mailers, list_members)
+                     TrackingRule, Trigger, campaign_lists, campaign_mailers, list_members)
 
 # The areas of the dashboard and the roles that open them; the others get 403.
 AREAS = {
@@ -143,15 +143,18 @@ def _scrubbed_list_ids(user):
                          .where(campaign_lists.c.campaign_id.in_(_managed_campaign_ids(user))))
 
 
-def visible_events_query(user):
-    """SELECT of the events the user may see: all for admins; for List Owners, those of their
-    lists; for Campaign Managers, those of their campaigns or of their campaigns' lists."""
-    return sa.select(Event).where(seen_events(user, Event.list_id, Event.campaign_id))
+def visible_contact_events_query(user):
+    """SELECT of the contact events the user may see: all for admins; for List Owners, those of
+    their lists; for Campaign Managers, those of their campaigns or of their campaigns' lists.
+    Meta events (a rule paused, resumed, a delivery failed) are not among them: the Tracking Log
+    shows them as their rules' deliveries."""
+    return sa.select(Event).where(Event.trigger.in_(Trigger.contact_triggers()),
+                                  seen_events(user, Event.list_id, Event.campaign_id))
 
 
 def seen_events(user, list_column, campaign_column):
-    """The SQL condition of visible_events_query, for any table that records events' lists and
-    campaigns (events, their hourly counts)."""
+    """The SQL condition of visible_contact_events_query on who sees what, for any table that
+    records events' lists and campaigns (events, their hourly counts)."""
     if user.role == Role.GLOBAL_ADMIN:
         return sa.true()
     if user.role == Role.LIST_OWNER:

@@ -133,21 +133,12 @@ def _domains(errors, channel, raw):
 
 
 def _members(errors, opt_out_list, kind, member_ids):
-    ids = as_ids(member_ids)
-    if ids is None:
-        errors.add("members", "Members are list ids.")
-        return []
-    if len(ids) > MAX_IDS:
-        errors.add("members", f"At most {MAX_IDS:,} lists.")
-        return []
+    ids = _ids(errors, "members", member_ids, "list", "Members are list ids.")
     if kind != ListKind.GROUPED:
         if ids:
             errors.add("members", "Only a Grouped list has members.")
         return []
-    found = db.session.scalars(sa.select(OptOutList).where(OptOutList.id.in_(ids))).all()
-    missing = set(ids) - {m.id for m in found}
-    if missing:
-        errors.add("members", f"No such list: {some_of(sorted(missing))}.")
+    found = _rows(errors, "members", OptOutList, ids, "list")
     for member in found:
         if opt_out_list.id is not None and member.id == opt_out_list.id:
             errors.add("members", "A Grouped list cannot contain itself.")
@@ -211,13 +202,22 @@ def _sms_auth_token(errors, campaign, value):
 
 
 def _by_ids(errors, field, model, ids, what):
-    ids = as_ids(ids)
-    if ids is None:
-        errors.add(field, f"Give {what} ids.")
+    return _rows(errors, field, model, _ids(errors, field, ids, what), what)
+
+
+def _ids(errors, field, ids, what, not_ids=None):
+    """The ids given, or [] with the field's error when they are no ids or too many."""
+    found = as_ids(ids)
+    if found is None:
+        errors.add(field, not_ids or f"Give {what} ids.")
         return []
-    if len(ids) > MAX_IDS:
+    if len(found) > MAX_IDS:
         errors.add(field, f"At most {MAX_IDS:,} {what}s.")
         return []
+    return found
+
+
+def _rows(errors, field, model, ids, what):
     found = db.session.scalars(sa.select(model).where(model.id.in_(ids))).all() if ids else []
     missing = set(ids) - {row.id for row in found}
     if missing:

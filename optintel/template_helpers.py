@@ -1,12 +1,12 @@
 """What every template may use: the menu, enums, masks and date formats."""
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from . import actions, placeholders
-from .meta_events import scope_label
 from .models import (Channel, ContactSource, DeliveryStatus, ListKind, Role, Status, Storage,
                      Trigger)
 from .rules.presenting import action_settings_text, trigger_settings_text
@@ -18,12 +18,7 @@ class MenuEntry:
     """A page of the menu."""
 
     label: str
-    endpoint: str
-    kwargs: tuple = ()  # (name, value) pairs of url_for
-
-    @property
-    def href(self):
-        return url_for(self.endpoint, **dict(self.kwargs))
+    href: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +27,10 @@ class MenuGroup:
 
     label: str
     entries: tuple
+
+
+def _entry(label, endpoint, **kwargs):
+    return MenuEntry(label, url_for(endpoint, **kwargs))
 
 
 def menu_for(user):
@@ -43,21 +42,21 @@ def menu_for(user):
     sections = []
     if user.role in (Role.GLOBAL_ADMIN, Role.CAMPAIGN_MANAGER):
         sections.append(("Campaigns", [
-            MenuEntry("Email Campaigns", "campaigns.index", (("channel", "email"),)),
-            MenuEntry("SMS Campaigns", "campaigns.index", (("channel", "phone"),)),
+            _entry("Email Campaigns", "campaigns.index", channel="email"),
+            _entry("SMS Campaigns", "campaigns.index", channel="phone"),
         ]))
     if user.role in (Role.GLOBAL_ADMIN, Role.LIST_OWNER):
         sections.append(("List Management", [
-            MenuEntry("Email Opt-out Lists", "lists.index", (("channel", "email"),)),
-            MenuEntry("Phone Number Opt-Out Lists", "lists.index", (("channel", "phone"),)),
+            _entry("Email Opt-out Lists", "lists.index", channel="email"),
+            _entry("Phone Number Opt-Out Lists", "lists.index", channel="phone"),
         ]))
     if user.is_admin:
-        sections.append(("Mailers", [MenuEntry("Mailers", "mailers.index")]))
-    logs = MenuGroup("Logs", (MenuEntry("Tracking Log", "logs.index"),))
+        sections.append(("Mailers", [_entry("Mailers", "mailers.index")]))
+    logs = MenuGroup("Logs", (_entry("Tracking Log", "logs.index"),))
     system = [logs]
     if user.is_admin:
-        system = [MenuGroup("General", (MenuEntry("Project Settings", "settings.index"),)), logs,
-                  MenuEntry("Users", "users.index"), MenuEntry("API Keys", "api_keys.index")]
+        system = [MenuGroup("General", (_entry("Project Settings", "settings.index"),)), logs,
+                  _entry("Users", "users.index"), _entry("API Keys", "api_keys.index")]
     sections.append(("System Management", system))
     return sections
 
@@ -66,15 +65,45 @@ def menu_trail(menu, path):
     """(the menu entry whose page holds the path, [the titles above it]), by the longest
     address that the path starts with; (None, []) outside the menu (the home page)."""
     found, trail = None, []
+    for entry, titles in _pages(menu):
+        if entry.href != "/" and path.startswith(entry.href) and \
+                (found is None or len(entry.href) > len(found.href)):
+            found, trail = entry, titles
+    return found, trail
+
+
+def _pages(menu):
+    """(entry, [the titles above it]) of every page of the menu, in its order."""
     for section, items in menu:
         for item in items:
-            group = [item] if isinstance(item, MenuGroup) else []
-            for entry in item.entries if group else [item]:
-                href = entry.href
-                if path.startswith(href) and href != "/" and \
-                        (found is None or len(href) > len(found.href)):
-                    found, trail = entry, [section, *(g.label for g in group)]
-    return found, trail
+            if isinstance(item, MenuGroup):
+                yield from ((entry, [section, item.label]) for entry in item.entries)
+            else:
+                yield item, [section]
+
+
+class PageMenu:
+    """The menu of the page being rendered and the page's place in it, built when a template
+    first reads them: the fragments that htmx polls show no menu and build none."""
+
+    def __init__(self, user, path):
+        self.user, self.path = user, path
+
+    @cached_property
+    def sections(self):
+        return menu_for(self.user)
+
+    @cached_property
+    def _trail(self):
+        return menu_trail(self.sections, self.path)
+
+    @property
+    def entry(self):
+        return self._trail[0]
+
+    @property
+    def titles(self):
+        return self._trail[1]
 
 
 def action_of(key):
@@ -109,14 +138,11 @@ def init_app(app):
 
     @app.context_processor
     def globals_for_templates():
-        menu = menu_for(current_user)
-        menu_entry, menu_titles = menu_trail(menu, request.path)
-        return {"menu": menu, "menu_entry": menu_entry, "menu_titles": menu_titles,
+        return {"menu": PageMenu(current_user, request.path),
                 "Channel": Channel, "Role": Role,
                 "Status": Status, "ListKind": ListKind, "Storage": Storage, "Trigger": Trigger,
                 "ContactSource": ContactSource, "DeliveryStatus": DeliveryStatus,
                 "current_path": request.path,
                 "action_of": action_of, "tracking_tab_url": tab_url, "trigger_label": trigger_label,
-                "scope_label": scope_label,
                 "rule_trigger_settings": trigger_settings_text,
                 "rule_action_settings": lambda rule: action_settings_text(rule, current_user)}

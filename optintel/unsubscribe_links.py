@@ -78,7 +78,10 @@ def url_of(campaign, mailer, email=None):
 
 def urls_for(campaign, mailer, raw_emails):
     """([{"email": as given, "url"}] of the valid addresses in order, [{"value", "error"}] of
-    the others): the links of one recipient each."""
+    the others): the links of one recipient each; without addresses (None), the mailer's one
+    link, which asks for the address."""
+    if raw_emails is None:
+        return [{"email": None, "url": url_of(campaign, mailer)}], []
     base, links, invalid = _base_url(), [], []
     for raw in raw_emails:
         try:

@@ -28,7 +28,11 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 function focusFirstField(dialog) {
-  const field = dialog.querySelector(".body .has-error") || dialog.querySelector(".body .field");
+  focusField(dialog.querySelector(".body .has-error") || dialog.querySelector(".body .field"));
+}
+
+// Focus the field's control, then scroll the whole field (its label and errors) to the centre.
+function focusField(field) {
   const control = field && fieldControl(field);
   if (!control) return;
   control.focus({ preventScroll: true });
@@ -97,12 +101,7 @@ document.addEventListener("click", (event) => {
   const summaryLink = event.target.closest(".error-summary a[href^='#']");
   if (summaryLink) {
     event.preventDefault();
-    const field = document.getElementById(summaryLink.hash.slice(1))?.closest(".field");
-    const control = field && fieldControl(field);
-    if (control) {
-      control.focus({ preventScroll: true });
-      field.scrollIntoView({ block: "center" });
-    }
+    focusField(document.getElementById(summaryLink.hash.slice(1))?.closest(".field"));
   }
   // A button or link of a row's menu closes the menu once it did its work.
   const menuItem = event.target.closest("[popover] :is(button, a)");
@@ -124,15 +123,15 @@ document.addEventListener("submit", (event) => {
 });
 
 // ---- Messages -------------------------------------------------------------------------------
-// After a change made from a table, the server's HX-Trigger sends showMessage {text, kind}.
+// After a change made from a table, the server's HX-Trigger sends showMessage {text}.
 const MESSAGE_SECONDS = 8;
 
-function showMessage(text, kind) {
+function showMessage(text) {
   const box = document.getElementById("messages");
   if (!box || !text) return;
   const message = document.createElement("div");
-  message.className = `flash flash-${kind || "success"}`;
-  message.setAttribute("role", kind === "error" ? "alert" : "status");
+  message.className = "flash flash-success";
+  message.setAttribute("role", "status");
   const words = document.createElement("span");
   words.textContent = text;
   const dismiss = document.createElement("button");
@@ -146,14 +145,14 @@ function showMessage(text, kind) {
   fadeLater(message);
 }
 
-// Messages of success go by themselves; errors stay until dismissed.
+// Messages of success go by themselves; errors (flashed by the server) stay until dismissed.
 function fadeLater(message) {
   if (!message.classList.contains("flash-error")) {
     setTimeout(() => message.remove(), MESSAGE_SECONDS * 1000);
   }
 }
 
-document.body.addEventListener("showMessage", (event) => showMessage(event.detail.text, event.detail.kind));
+document.body.addEventListener("showMessage", (event) => showMessage(event.detail.text));
 document.querySelectorAll("#messages .flash").forEach(fadeLater);
 
 // ---- Placeholders ---------------------------------------------------------------------------
@@ -199,7 +198,7 @@ document.addEventListener("htmx:load", (event) => searchable(event.target));
 // ---- Wide tables and charts ----------------------------------------------------------------
 // A table or chart wider than its frame scrolls inside it; a frame that scrolls and holds
 // nothing to focus takes focus itself, so that the keyboard can scroll it too.
-function scrollableFrames() {
+function markScrollableFrames() {
   document.querySelectorAll(".table-scroll, .log-chart").forEach((frame) => {
     const scrolls = frame.scrollWidth > frame.clientWidth;
     if (scrolls && !frame.querySelector("a[href], button, input, select, textarea")) {
@@ -207,6 +206,17 @@ function scrollableFrames() {
     } else {
       frame.removeAttribute("tabindex");
     }
+  });
+}
+// Reading widths lays the page out: every polled row brings an htmx:load, and a resize many
+// events, so the frames are looked at once per frame drawn, however many asked.
+let framesPending = false;
+function scrollableFrames() {
+  if (framesPending) return;
+  framesPending = true;
+  requestAnimationFrame(() => {
+    framesPending = false;
+    markScrollableFrames();
   });
 }
 document.addEventListener("htmx:load", scrollableFrames);

@@ -1,6 +1,5 @@
 """Every API blueprint, in the order they appear in the OpenAPI document."""
-from . import (campaigns, deliveries, events, lists, mailers, rule_test_runs, rules,
-               tracking_log, unsubscribe_links)  # noqa: F401  (adds its route to campaigns')
+from . import campaigns, deliveries, events, lists, mailers, rule_test_runs, rules, tracking_log
 
 ALL = [mailers.bp, lists.email_bp, lists.phone_bp, campaigns.email_bp, campaigns.sms_bp, events.bp,
        rules.bp, rule_test_runs.bp, deliveries.bp, tracking_log.bp]

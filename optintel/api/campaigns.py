@@ -11,6 +11,7 @@ from ..guards import admin_only
 from ..models import Campaign, Channel
 from . import blueprint, fails_with
 from .crud import delete_unless_in_use, save
+from .unsubscribe_links import add_unsubscribe_links_route
 from .schemas import (CampaignChangesSchema, CampaignSchema, NewCampaignSchema,
                       NewSmsCampaignSchema, SmsCampaignChangesSchema, SmsCampaignSchema)
 
@@ -84,6 +85,8 @@ def campaigns_blueprint(channel, url):
         campaign = get_campaign(campaign_id)
         delete_unless_in_use(campaign, catalog.campaign_in_use(campaign))
 
+    if channel == Channel.EMAIL:
+        add_unsubscribe_links_route(bp, get_campaign)
     return bp
 
 

@@ -4,7 +4,7 @@ from flask_smorest import abort
 
 from .. import access
 from ..extensions import db
-from ..models import Delivery, Event, Trigger
+from ..models import Delivery, Event
 from ..tracking_log.masking import mask_contact
 from . import blueprint, fails_with
 from .crud import page_after
@@ -13,13 +13,6 @@ from .schemas import EventPageSchema, EventQuerySchema, EventSchema, EventWithDe
 bp = blueprint("/events", "Contacts added to and deleted from opt-out lists, as "
                "recorded; each caller sees the events of the lists and campaigns they may open.")
 EVENT_FIELDS = tuple(EventSchema().fields)
-CONTACT_TRIGGERS = [t for t in Trigger if not t.is_meta]
-
-
-def contact_events(user):
-    """The contact events the user may see; meta events (a rule paused, resumed, a delivery
-    failed) are in the Tracking Log as their rules' deliveries, not here."""
-    return access.visible_events_query(user).where(Event.trigger.in_(CONTACT_TRIGGERS))
 
 
 def shown(events):
@@ -37,7 +30,7 @@ def shown(events):
 @bp.response(200, EventPageSchema)
 def index(args):
     """Events after `after_id` in ascending id order; pass next_after_id to read on."""
-    query = contact_events(current_user)
+    query = access.visible_contact_events_query(current_user)
     if "list_id" in args:
         query = query.where(Event.list_id == args["list_id"])
     if "trigger" in args:
@@ -51,7 +44,7 @@ def index(args):
 @bp.response(200, EventWithDeliveriesSchema)
 def show(event_id):
     """One event, with its deliveries that you may see (those of the rules you manage)."""
-    query = contact_events(current_user).where(Event.id == event_id)
+    query = access.visible_contact_events_query(current_user).where(Event.id == event_id)
     event = db.session.scalar(query) or abort(404)
     deliveries = db.session.scalars(access.visible_deliveries_query(current_user)
                                     .where(Delivery.event_id == event.id).order_by(Delivery.id))

@@ -165,20 +165,16 @@ class SmsCampaignSchema(CampaignSchema):
                        "deletes it again."})
 
 
-def _sms_auth_token():
-    return fields.String(metadata={
+class SmsCampaignChangesSchema(CampaignChangesSchema):
+    """The fields to change; the others keep their values."""
+
+    sms_auth_token = fields.String(metadata={
         "description": f"The Twilio auth token that signs the webhook's requests; write-only "
                        f"(shown as {MASK}). {MASK} keeps the stored one, empty removes it."})
 
 
-class SmsCampaignChangesSchema(CampaignChangesSchema):
-    """The fields to change; the others keep their values."""
-
-    sms_auth_token = _sms_auth_token()
-
-
-class NewSmsCampaignSchema(NewCampaignSchema):
-    sms_auth_token = _sms_auth_token()
+class NewSmsCampaignSchema(NewCampaignSchema, SmsCampaignChangesSchema):
+    pass
 
 
 # Contacts of a list
@@ -241,7 +237,7 @@ class RemovedSchema(_ContactsChangedSchema):
 
 class EventSchema(Schema):
     id = Integer()
-    trigger = fields.String(validate=validate.OneOf([t.value for t in Trigger if not t.is_meta]))
+    trigger = fields.String(validate=validate.OneOf([t.value for t in Trigger.contact_triggers()]))
     channel = fields.Enum(Channel, by_value=True)
     list_id = Integer()
     contact = fields.String(allow_none=True, metadata={
@@ -260,7 +256,7 @@ class EventSchema(Schema):
 class EventQuerySchema(Schema):
     list_id = Integer()
     trigger = fields.String(validate=validate.OneOf(
-        [t.value for t in Trigger if not t.is_meta]))
+        [t.value for t in Trigger.contact_triggers()]))
     after_id = Integer(load_default=0, metadata={
         "description": "Events after this id; next_after_id of the previous page."})
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=1000))

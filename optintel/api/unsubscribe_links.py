@@ -2,16 +2,13 @@
 campaign's mailers, one per recipient so that mailers can put each message's own link in its
 List-Unsubscribe header (RFC 8058 one-click needs the link to name the address). Whoever may
 open the campaign may make them."""
-from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from .. import access, unsubscribe_links
+from .. import unsubscribe_links
 from ..config import Config
-from ..models import Channel
 from ..validation import Invalid
 from . import fails_with
-from .campaigns import email_bp as bp
 from .fields import Integer
 from .schemas import InvalidValueSchema
 
@@ -39,23 +36,23 @@ class LinksSchema(Schema):
     invalid = fields.List(fields.Nested(InvalidValueSchema))
 
 
-@bp.route("/<int:campaign_id>/unsubscribe-links", methods=["POST"])
-@fails_with(bp, 403, 404, 409)
-@bp.arguments(LinksRequestSchema)
-@bp.response(200, LinksSchema)
-def unsubscribe_links_of(body, campaign_id):
-    """Unsubscribe links of a mailer of the campaign: one per address, or the one that asks for
-    it. 409 while they would unsubscribe no one (a disabled campaign or mailer, or no active
-    Single list to put unsubscribes in)."""
-    campaign = access.campaign_for(current_user, campaign_id, Channel.EMAIL) or abort(404)
-    mailer = next((m for m in campaign.mailers if m.id == body["mailer_id"]), None)
-    if mailer is None:
-        raise Invalid.on("mailer_id", f"No such mailer of this campaign: {body['mailer_id']}.")
-    problem = unsubscribe_links.problem(campaign, mailer)
-    if problem:
-        abort(409, message=problem)
-    if body["emails"] is None:
-        return {"links": [{"email": None, "url": unsubscribe_links.url_of(campaign, mailer)}],
-                "invalid": []}
-    links, invalid = unsubscribe_links.urls_for(campaign, mailer, body["emails"])
-    return {"links": links, "invalid": invalid}
+def add_unsubscribe_links_route(bp, get_campaign):
+    """Add the unsubscribe links route to the email campaigns' API blueprint."""
+
+    @bp.route("/<int:campaign_id>/unsubscribe-links", methods=["POST"])
+    @fails_with(bp, 403, 404, 409)
+    @bp.arguments(LinksRequestSchema)
+    @bp.response(200, LinksSchema)
+    def unsubscribe_links_of(body, campaign_id):
+        """Unsubscribe links of a mailer of the campaign: one per address, or the one that asks for
+        it. 409 while they would unsubscribe no one (a disabled campaign or mailer, or no active
+        Single list to put unsubscribes in)."""
+        campaign = get_campaign(campaign_id)
+        mailer = next((m for m in campaign.mailers if m.id == body["mailer_id"]), None)
+        if mailer is None:
+            raise Invalid.on("mailer_id", f"No such mailer of this campaign: {body['mailer_id']}.")
+        problem = unsubscribe_links.problem(campaign, mailer)
+        if problem:
+            abort(409, message=problem)
+        links, invalid = unsubscribe_links.urls_for(campaign, mailer, body["emails"])
+        return {"links": links, "invalid": invalid}

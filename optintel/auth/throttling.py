@@ -45,7 +45,7 @@ def _too_many(limit):
 
 def init_app(app):
     """Throttle the login view of the app (registered before) by its limits settings."""
-    limiter = rate_limits.limiter(app, "optintel:login")
+    limiter = rate_limits.limiter(app)
     view = app.view_functions[LOGIN_ENDPOINT]
     for setting, by in LIMITS:
         view = limiter.limit(lambda setting=setting: app.config[setting],

@@ -8,11 +8,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..access import managed_scopes, seen_events, visible_events_query, visible_rules_query
+from ..access import (managed_scopes, seen_events, visible_contact_events_query,
+                      visible_rules_query)
 from ..extensions import db
-from ..models import (Channel, DeliveryCount, DeliveryStatus, Event, EventCount, TrackingRule,
-                      Trigger)
-from ..rules import presenting
+from ..logs.presenting import scope_names, tracking_label
+from ..models import (Channel, DeliveryCount, DeliveryStatus, Event, EventCount, RuleStatus,
+                      TrackingRule, Trigger)
 from ..tracking_log.chart import Chart, from_counts
 from ..tracking_log.filters import start_of
 from ..tracking_log.masking import mask_contact
@@ -22,8 +23,6 @@ WEEK_DAYS = 7
 RECENT_HOURS = 24
 LATEST_EVENTS = 8
 TROUBLED_RULES = 10
-# The events of contacts; the meta events (a rule paused, a delivery failed) are not figures.
-CONTACT_TRIGGERS = tuple(trigger for trigger in Trigger if not trigger.is_meta)
 
 
 @dataclass
@@ -61,7 +60,7 @@ def contact_changes(user, period):
         .group_by(table.c.channel, table.c.trigger))
     found = {(Channel(c), Trigger(t)): (int(a or 0), int(w or 0)) for c, t, a, w in rows}
     return [ContactFigure(channel, trigger, *found.get((channel, trigger), (0, 0)))
-            for channel in Channel for trigger in CONTACT_TRIGGERS]
+            for channel in Channel for trigger in Trigger.contact_triggers()]
 
 
 @dataclass
@@ -102,25 +101,31 @@ def deliveries(user, period):
 @dataclass
 class TroubledRule:
     rule: TrackingRule
-    reason: str
-    failed: int = 0  # failed deliveries in the last RECENT_HOURS
+    tracking: str  # its level, and the name of its campaign or list
+    failing: str = ""  # how many of its deliveries failed lately; a paused rule shows its pause
 
 
 def troubled_rules(user, now):
     """The rules that are paused, then those failing, most failures first."""
     paused = paused_rules(user)
-    shown = {row.rule.id for row in paused}
-    return paused + [row for row in failing_rules(user, now) if row.rule.id not in shown]
+    shown = {rule.id for rule in paused}
+    rows = [(rule, "") for rule in paused] + [
+        (rule, failing) for rule, failing in failing_rules(user, now) if rule.id not in shown]
+    names = scope_names([(rule.level, rule.scope_id) for rule, _ in rows])
+    return [TroubledRule(rule, tracking_label(rule.level, rule.scope_id, names), failing)
+            for rule, failing in rows]
 
 
 def paused_rules(user):
     """The rules the user may see that the workers paused, most recently paused first."""
-    rules = presenting.paused_rules(user)[:TROUBLED_RULES]
-    return [TroubledRule(rule, "Paused") for rule in rules]
+    return db.session.scalars(
+        visible_rules_query(user).where(TrackingRule.status == RuleStatus.PAUSED)
+        .order_by(TrackingRule.paused_at.desc()).limit(TROUBLED_RULES)).all()
 
 
 def failing_rules(user, now):
-    """The rules with failed deliveries among those created in the last RECENT_HOURS."""
+    """[(rule, how many failed)] of the rules with failed deliveries among those created in the
+    last RECENT_HOURS."""
     table = DeliveryCount.__table__
     since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=RECENT_HOURS - 1)
     failed = sa.func.sum(table.c.count)
@@ -132,8 +137,7 @@ def failing_rules(user, now):
         .limit(TROUBLED_RULES)).all()
     rules = {rule.id: rule for rule in db.session.scalars(
         sa.select(TrackingRule).where(TrackingRule.id.in_([rule_id for rule_id, _ in rows])))}
-    return [TroubledRule(rules[rule_id], f"{count:,} failed in the last {RECENT_HOURS} hours",
-                         int(count))
+    return [(rules[rule_id], f"{count:,} failed in the last {RECENT_HOURS} hours")
             for rule_id, count in rows if rule_id in rules]
 
 
@@ -148,8 +152,8 @@ class LatestEvent:
 
 
 def latest_events(user):
-    """The newest events the user may see."""
-    query = visible_events_query(user).where(Event.trigger.in_(CONTACT_TRIGGERS))
+    """The newest contact events the user may see."""
+    query = visible_contact_events_query(user)
     events = db.session.scalars(query.order_by(Event.id.desc()).limit(LATEST_EVENTS)
                                 .options(selectinload(Event.opt_out_list)))
     return [LatestEvent(event, mask_contact(event.contact, event.contact_md5[:MD5_SHOWN] + "…"))

@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from ..access import may_open
 from ..health import health
-from ..logs.presenting import chart_figure, scope_names, tracking_label
+from ..logs.presenting import chart_figure
 from ..models.columns import utcnow
 from ..tracking_log.filters import LogFilter
 from . import bp, figures
@@ -17,14 +17,10 @@ def index():
     period = figures.Period.ending(now)
     chart_filter = LogFilter(date_from=period.yesterday, date_to=period.today)
     deliveries = figures.deliveries(current_user, period)
-    troubled = figures.troubled_rules(current_user, now)
-    names = scope_names([(row.rule.level, row.rule.scope_id) for row in troubled])
     return render_template(
         "dashboard/index.html", period=period, lists_open=may_open(current_user, "lists"),
         contacts=figures.contact_changes(current_user, period),
-        deliveries=deliveries, troubled=troubled,
-        tracking={row.rule.id: tracking_label(row.rule.level, row.rule.scope_id, names)
-                  for row in troubled},
+        deliveries=deliveries, troubled=figures.troubled_rules(current_user, now),
         latest=figures.latest_events(current_user), chart_filter=chart_filter,
         figure=chart_figure(deliveries.chart))
 

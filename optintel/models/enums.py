@@ -102,10 +102,15 @@ class Trigger(StrEnum):
                 "rule_resumed": "[Opt-Intel] Rule Resumed",
                 "delivery_failed": "[Opt-Intel] Delivery Failed"}[self.value]
 
+    @classmethod
+    def contact_triggers(cls):
+        """The triggers of events about a contact: added to or deleted from an opt-out list."""
+        return (cls.CONTACT_ADDED, cls.CONTACT_DELETED)
+
     @property
     def is_meta(self):
         """Whether the event is about the product's rules and deliveries, not a contact."""
-        return self not in (Trigger.CONTACT_ADDED, Trigger.CONTACT_DELETED)
+        return self not in self.contact_triggers()
 
 
 class Level(StrEnum):

@@ -32,7 +32,7 @@ def _refused(response):
 
 def init_app(app):
     """Limit the public views of the app (registered before)."""
-    limiter = rate_limits.limiter(app, "optintel:public")
+    limiter = rate_limits.limiter(app)
 
     def per_address():
         return app.config[SETTING]

@@ -3,7 +3,6 @@ secrets masked, paused ones with their held deliveries."""
 import sqlalchemy as sa
 
 from .. import actions
-from ..access import visible_rules_query
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Mailer, OptOutList, RuleStatus, TrackingRule
 from .coverage import adjacent_rule_ids
@@ -30,12 +29,6 @@ def held_counts(rules):
             Delivery.rule_id.in_(ids), Delivery.status == DeliveryStatus.HELD)
         .group_by(Delivery.rule_id)).all())
     return {rule_id: found.get(rule_id, 0) for rule_id in ids}
-
-
-def paused_rules(user):
-    """The paused rules the user may manage, most recently paused first."""
-    return db.session.scalars(visible_rules_query(user).where(
-        TrackingRule.status == RuleStatus.PAUSED).order_by(TrackingRule.paused_at.desc())).all()
 
 
 def _names(model, ids, label):

@@ -13,7 +13,7 @@ from ..models import ActionType, ListKind, Mailer, OptOutList, Trigger
 
 
 class StepOneForm(FlaskForm):
-    trigger = SelectField("Trigger", choices=[(t.value, t.label) for t in Trigger])
+    trigger = SelectField("Trigger")
     action = SelectField("Action", choices=[(a.value, actions.get(a).label) for a in ActionType])
 
     def __init__(self, level, *args, **kwargs):
