@@ -23,7 +23,7 @@ def _retry_schedule(errors, text):
     if bad:
         errors.add("retry_schedule", f"Not a whole number of seconds: {', '.join(bad)}.")
         return ""
-    delays = [as_id(part) for part in parts]  # None: beyond 64 bits, and so beyond MAX_DELAY
+    delays = [as_id(part) for part in parts]  # None: beyond 2**31 - 1, and so beyond MAX_DELAY
     if any(delay is None or delay > MAX_DELAY for delay in delays):
         errors.add("retry_schedule", f"Each delay is at most {MAX_DELAY:,} seconds (2 days).")
         return ""
