@@ -128,7 +128,7 @@ class Action:
     def execute(self, work):
         """Run one attempt; returns an Outcome and never raises for a failed attempt."""
         if self.on_sending_loop:
-            # From a thread that is not the loop's (a Test Run, an attempt run here).
+            # Called from a thread that is not the loop's: a Test Run.
             return sending_loop.run(self.execute_async(work))
         raise NotImplementedError
 
