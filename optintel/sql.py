@@ -29,7 +29,8 @@ def add_counts(table, key_columns, rows):
     stmt = dialect_insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=list(key_columns),
                                       set_={"count": table.c.count + stmt.excluded.count})
-    # In the order of the key, so that two transactions counting the same rows cannot deadlock.
+    # In the order of the key (NULLs last), so that two transactions counting the same rows
+    # cannot deadlock.
     db.session.execute(stmt, sorted(rows, key=lambda row: tuple(
         (row[name] is None, row[name]) for name in key_columns)))
 
