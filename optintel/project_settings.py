@@ -2,6 +2,7 @@
 of deliveries, when a failing rule is paused and whom to tell, the networks that actions may
 reach although they are not public, and how long the Tracking Log keeps its rows."""
 from . import secrets
+from .actions.smtp import split_addresses
 from .actions.target_policy import parse_networks, project_policy, refusal_at_save
 from .ids import as_id
 from .models.settings import DEFAULT_RETRY_SCHEDULE
@@ -23,7 +24,7 @@ def _retry_schedule(errors, text):
     if bad:
         errors.add("retry_schedule", f"Not a whole number of seconds: {', '.join(bad)}.")
         return ""
-    delays = [as_id(part) for part in parts]  # None: beyond 64 bits, and so beyond MAX_DELAY
+    delays = [as_id(part) for part in parts]  # None: beyond 2**31 - 1, and so beyond MAX_DELAY
     if any(delay is None or delay > MAX_DELAY for delay in delays):
         errors.add("retry_schedule", f"Each delay is at most {MAX_DELAY:,} seconds (2 days).")
         return ""
@@ -51,8 +52,7 @@ def _smtp_host(errors, host, port, allowed_target_cidrs):
 def _recipients(errors, text):
     """The notification recipients as stored: one normalised address a line, each once."""
     addresses, bad = [], []
-    for value in filter(None, (line.strip() for line in
-                               (text or "").replace(",", "\n").splitlines())):
+    for value in split_addresses(text):
         try:
             address = normalize_email(value)
         except InvalidContact as exc:

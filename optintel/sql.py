@@ -20,6 +20,21 @@ def insert_ignoring_duplicates(table):
     return dialect_insert(table).on_conflict_do_nothing()
 
 
+def add_counts(table, key_columns, rows):
+    """Add the `count` of each row ({column: value}) to the table's row of the same key (the
+    columns of a unique constraint), inserting the rows not there yet, in the session's
+    transaction."""
+    if not rows:
+        return
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(key_columns),
+                                      set_={"count": table.c.count + stmt.excluded.count})
+    # In the order of the key (NULLs last), so that two transactions counting the same rows
+    # cannot deadlock.
+    db.session.execute(stmt, sorted(rows, key=lambda row: tuple(
+        (row[name] is None, row[name]) for name in key_columns)))
+
+
 def among(column, values):
     """`column IN (values)`: one array parameter on PostgreSQL (= ANY), whose driver would parse
     a placeholder a value anew each time; SQLite's IN otherwise."""

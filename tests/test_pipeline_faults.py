@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
-from optintel.actions import http
+from optintel.actions import http, sending_loop
 from optintel.actions.http import retry_after_seconds
 from optintel.actions.target_policy import TargetPolicy, UnsafeTarget, resolve
 from optintel.deliveries.retries import MAX_DELAY, next_attempt_at
@@ -341,11 +341,11 @@ def test_an_allow_list_opens_its_networks_only():
 def test_a_host_is_checked_after_resolving_it_and_nothing_is_sent(http_sink):
     with pytest.raises(UnsafeTarget):
         resolve("localhost", 80, TargetPolicy())
-    port = http_sink.url.rsplit(":", 1)[1]
-    result = http.send("POST", f"http://localhost:{port}/hook", {}, "{}", 2, TargetPolicy())
+    url = f"http://localhost:{http_sink.url.rsplit(':', 1)[1]}/hook"
+    result = sending_loop.run(http.send_async("POST", url, {}, "{}", 2, TargetPolicy()))
     assert result.refused and result.status is None and "not a public address" in result.error
     assert http_sink.received() == []
-    allowed = http.send("POST", f"http://localhost:{port}/hook", {}, "{}", 2,
-                        TargetPolicy.from_settings(False, "127.0.0.0/8\n::1/128"))
+    allowed = sending_loop.run(http.send_async(
+        "POST", url, {}, "{}", 2, TargetPolicy.from_settings(False, "127.0.0.0/8\n::1/128")))
     assert (allowed.status, allowed.refused) == (200, False)
     assert [r.route for r in http_sink.received()] == ["/hook"]

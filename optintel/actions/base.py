@@ -7,6 +7,7 @@ from wtforms import Form
 
 from .. import placeholders
 from ..validation import Collector
+from . import sending_loop
 from .credentials import MASK
 from .target_policy import project_policy, refusal_at_save
 
@@ -126,6 +127,9 @@ class Action:
 
     def execute(self, work):
         """Run one attempt; returns an Outcome and never raises for a failed attempt."""
+        if self.on_sending_loop:
+            # Called from a thread that is not the loop's: a Test Run.
+            return sending_loop.run(self.execute_async(work))
         raise NotImplementedError
 
     async def execute_async(self, work):

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from . import sending_loop
 from .target_policy import RefusedTarget, resolve_async
 
 BODY_EXCERPT = 4096
@@ -58,11 +57,6 @@ def retry_after_seconds(value):
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
-
-
-def send(method, url, headers, body, timeout, policy):
-    """send_async, from a thread that is not the sending loop's."""
-    return sending_loop.run(send_async(method, url, headers, body, timeout, policy))
 
 
 async def send_async(method, url, headers, body, timeout, policy):

@@ -11,7 +11,7 @@ from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
 from .. import placeholders
-from . import http, sending_loop
+from . import http
 from .base import (MASK, TARGET_CHANGED, Action, Outcome, choice, http_url, integer,
                    known_placeholders, templated_text, text)
 from .credentials import credential_like, masked_url, restored_url, url_target
@@ -224,9 +224,6 @@ class PingUrl(Action):
 
     def host(self, settings):
         return urlsplit(settings["url"]).hostname or ""
-
-    def execute(self, work):
-        return sending_loop.run(self.execute_async(work))
 
     async def execute_async(self, work):
         settings, values = work.settings, work.values

@@ -7,7 +7,7 @@ from wtforms.widgets import PasswordInput
 
 from ..models import ActionType
 from .. import placeholders
-from . import http, sending_loop
+from . import http
 from .base import MASK, Action, http_url, templated_text
 from .ping_url import http_outcome
 
@@ -36,9 +36,6 @@ class SlackMessage(Action):
 
     def host(self, settings):
         return urlsplit(settings["webhook_url"]).hostname or ""
-
-    def execute(self, work):
-        return sending_loop.run(self.execute_async(work))
 
     async def execute_async(self, work):
         body = json.dumps({"text": placeholders.render(work.settings["text"], work.values)})

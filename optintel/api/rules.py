@@ -163,9 +163,7 @@ def update(changes, rule_id):
 def delete(rule_id):
     """Delete a rule; its held deliveries, if it was paused, are skipped."""
     rule = _visible_rule(rule_id)
-    release.skip_held(rule)
-    db.session.delete(rule)
-    db.session.commit()
+    release.delete_rule(rule)
 
 
 @bp.route("/<int:rule_id>/test-run", methods=["POST"])

@@ -45,7 +45,7 @@ def seed(if_empty):
         try:
             # Seeded before Redis runs (make run): the first worker's reconciler hands the
             # events out, rather than each batch warning that Redis is away.
-            with outbox.held():
+            with outbox.left_for_reconciler():
                 _seed()
         except Invalid as invalid:
             db.session.rollback()

@@ -56,10 +56,11 @@ def withdraw(started, delivery_ids):
                        .values(attempts=deliveries.c.attempts - 1))
 
 
-def record(outcomes, skipped, delays, started):
+def record(outcomes, skipped, delays, started, events, thresholds):
     """Complete the started attempts (`started` as start returned it) of (delivery, Outcome)
     pairs with their outcome, set the deliveries' new state, and mark the (delivery, reason)
-    pairs skipped, in one transaction."""
+    pairs skipped, in one transaction; the attempts count against their rules (endpoint_health,
+    given the batch's {event id: event row} and pausing Thresholds)."""
     now = utcnow()
     rows, changes, by_id = [], [], {}
     for delivery, outcome in outcomes:
@@ -91,7 +92,7 @@ def record(outcomes, skipped, delays, started):
                         "last_response_status": delivery.last_response_status})
     update_by_id(Attempt.__table__, rows)
     # Endpoint health: count the attempts against their rules; a paused rule's are held.
-    health = endpoint_health.track(outcomes, changes, now)
+    health = endpoint_health.track(outcomes, changes, events, thresholds, now)
     if changes:
         counts.move([(by_id[c["id"]], by_id[c["id"]].status, c["status"]) for c in changes])
         update_by_id(Delivery.__table__, changes)

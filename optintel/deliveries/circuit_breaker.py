@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ..models import ActionType, Delivery
+from .. import actions
+from ..models import Delivery
 from ..queue import redis_connection
 from ..sql import update_by_id
 
@@ -23,7 +24,6 @@ PROBE_KEY = "optintel:breaker:{host}:probe"
 # again after PROBE_WAIT.
 PROBE_MS = 60_000
 PROBE_WAIT = 5
-HTTP_ACTIONS = (ActionType.PING_URL, ActionType.SLACK)
 EPOCH = datetime.fromtimestamp(0, timezone.utc)
 # The Breaker last made, and what it was made of (its Redis client and settings).
 _made = {"of": None, "breaker": None}
@@ -170,7 +170,10 @@ def observe(outcomes):
     """Feed a batch's (delivery, Outcome) pairs to the breakers of their hosts."""
     by_host = {}
     for delivery, outcome in sorted(outcomes, key=lambda pair: pair[1].started_at or EPOCH):
-        by_host.setdefault((delivery.host, delivery.action in HTTP_ACTIONS), []).append(outcome)
+        # Only an HTTP server's 5xx says its host fails (host_failed); HTTP is what the actions
+        # on the sending loop send.
+        over_http = actions.get(delivery.action).on_sending_loop
+        by_host.setdefault((delivery.host, over_http), []).append(outcome)
     breakers = breaker()
     for (host, http), host_outcomes in by_host.items():
         breakers.observe(host, host_outcomes, http)

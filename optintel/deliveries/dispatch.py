@@ -11,13 +11,13 @@ from ..models.columns import utcnow
 from ..rules.index import current_index
 from ..sql import insert_ignoring_duplicates
 from ..tracking_log import counts
+from .endpoint_health import HELD_NOTE
 from .executor import execute
 from .queueing import enqueue_deliveries
 
 log = logging.getLogger(__name__)
 # A paused rule's new delivery: held until the rule resumes.
-HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None,
-        "note": "Held: the rule is paused."}
+HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None, "note": HELD_NOTE}
 
 
 def _pending(now):

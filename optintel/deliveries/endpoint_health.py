@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from .. import meta_events
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus, Event, ProjectSettings, RuleStatus, TrackingRule
+from ..models import Delivery, DeliveryStatus, RuleStatus, TrackingRule
 from ..models.columns import UTCDateTime
 from ..rules.index import rules_changed
 from ..tracking_log import counts
@@ -22,6 +22,20 @@ from . import pause_notices
 GONE = 410
 HELD_NOTE = "Held: the rule is paused."
 ERROR_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When Project Settings pause a failing rule, as a batch read them before its attempts."""
+
+    pausing: bool
+    failures: int
+    seconds: int
+
+    @classmethod
+    def of(cls, settings):
+        """The thresholds of a ProjectSettings row."""
+        return cls(settings.pausing, settings.pause_after_failures, settings.pause_after_seconds)
 
 
 @dataclass
@@ -105,16 +119,16 @@ def _duration(seconds):
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
-def reason_to_pause(run, row, settings, now):
+def reason_to_pause(run, row, thresholds, now):
     """Why the rule must be paused after this run, or None."""
-    if not settings.pausing or not run.failures:
+    if not thresholds.pausing or not run.failures:
         return None
     if run.gone:
         return "Its target answered 410 Gone."
     _, failures, since = row
-    if failures >= settings.pause_after_failures and since is not None and \
-            now - since >= timedelta(seconds=settings.pause_after_seconds):
-        return (f"Every attempt failed for {_duration(settings.pause_after_seconds)} or more: "
+    if failures >= thresholds.failures and since is not None and \
+            now - since >= timedelta(seconds=thresholds.seconds):
+        return (f"Every attempt failed for {_duration(thresholds.seconds)} or more: "
                 f"{failures} failed attempts in a row since {since:%Y-%m-%d %H:%M:%S} UTC.")
     return None
 
@@ -144,28 +158,21 @@ def hold_claimed(deliveries):
         hold([Delivery.__table__.c.id.in_([d.id for d in deliveries])])
 
 
-def track(outcomes, changes, now):
+def track(outcomes, changes, events, thresholds, now):
     """Count a batch's (delivery, Outcome) attempts against their rules and pause those past
-    the thresholds; the deliveries of paused rules are held (their next state in `changes`,
+    the Thresholds; the deliveries of paused rules are held (their next state in `changes`,
     the batch's {id, status, ...} updates, is changed in place); the meta events are recorded.
-    In the caller's transaction; returns the Aftermath to run once it is committed."""
-    aftermath, runs = Aftermath(), _runs(outcomes)
+    `events`: {event id: event row} of the batch's deliveries. In the caller's transaction;
+    returns the Aftermath to run once it is committed."""
+    aftermath, runs, paused = Aftermath(), _runs(outcomes), set()
     outcome_of = {delivery.id: (delivery, outcome) for delivery, outcome in outcomes}
     failed = [change for change in changes if change["id"] in outcome_of and
               change["status"] in (DeliveryStatus.RETRYING, DeliveryStatus.FAILED)]
-    if not failed:
-        for rule_id in sorted(runs):
-            _count(rule_id, runs[rule_id], {})
-        return aftermath
-    table = Event.__table__
-    events = {row["id"]: row for row in db.session.execute(sa.select(table).where(
-        table.c.id.in_({outcome_of[c["id"]][0].event_id for c in failed}))).mappings()}
-    settings, paused = ProjectSettings.get(), set()
     for rule_id in sorted(runs):
         row = _count(rule_id, runs[rule_id], events)
         if row is None:
             continue
-        reason = reason_to_pause(runs[rule_id], row, settings, now) \
+        reason = reason_to_pause(runs[rule_id], row, thresholds, now) \
             if row.status == RuleStatus.ACTIVE else None
         if reason and _pause(rule_id, reason, now):
             aftermath.paused.append(rule_id)

@@ -164,6 +164,8 @@ def _attempt(ids):
     values = values_for(list(events.values()))
     project = ProjectSettings.get()
     policy, delays = project_policy(project.allowed_target_cidrs), project.retry_delays
+    # Read now: attempts.start commits, and the settings would be read again after it.
+    thresholds = endpoint_health.Thresholds.of(project)
     settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
@@ -201,5 +203,5 @@ def _attempt(ids):
     # In the transaction that attempts.record commits.
     circuit_breaker.postpone(waiting)
     endpoint_health.hold_claimed(held)
-    attempts.record(outcomes, skipped, delays, started)
+    attempts.record(outcomes, skipped, delays, started, events, thresholds)
     return len(outcomes)

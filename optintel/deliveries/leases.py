@@ -16,8 +16,8 @@ from ..server_log import log_failure
 from . import attempts
 
 log = logging.getLogger(__name__)
-# The ids of the deliveries this process holds, which its heartbeat renews.
-_held = set()
+# The ids of the deliveries this process leases, which its heartbeat renews.
+_leased = set()
 _lock = threading.Lock()
 
 
@@ -26,7 +26,7 @@ def _lease_end(now):
 
 
 def claim(delivery_ids, up_to=0):
-    """Take the deliveries among these ids that are due and not held by a live worker and, up to
+    """Take the deliveries among these ids that are due and not leased by a live worker and, up to
     `up_to` in all, any other due ones, those due first first (as the reconciler would hand them
     out), in the caller's transaction, which commits it with their started attempts; returns
     their ids. An attempt of theirs left without an outcome (its worker died) is marked
@@ -56,7 +56,7 @@ def claim(delivery_ids, up_to=0):
         attempts.interrupt(tried)
     ids = [row.id for row in claimed]
     with _lock:
-        _held.update(ids)
+        _leased.update(ids)
     return ids
 
 
@@ -64,7 +64,7 @@ def let_go(delivery_ids):
     """Stop renewing these deliveries' leases (their outcome cleared them, or they were
     released)."""
     with _lock:
-        _held.difference_update(delivery_ids)
+        _leased.difference_update(delivery_ids)
 
 
 def release(delivery_ids):
@@ -79,17 +79,17 @@ def release(delivery_ids):
 
 
 def renew():
-    """Extend the running leases of the deliveries this process holds, in one UPDATE; returns
+    """Extend the running leases of the deliveries this process leases, in one UPDATE; returns
     how many."""
     with _lock:
-        held = list(_held)
-    if not held:
+        leased = list(_leased)
+    if not leased:
         return 0
     now = utcnow()
     table = Delivery.__table__
     # Only leases still running: one that ended (outcome recorded, released) stays ended.
     renewed = db.session.execute(sa.update(table)
-                                 .where(table.c.id.in_(held), table.c.lease_until > now)
+                                 .where(table.c.id.in_(leased), table.c.lease_until > now)
                                  .values(lease_until=_lease_end(now))).rowcount
     db.session.commit()
     return renewed

@@ -14,7 +14,8 @@ from ..actions.smtp import send_message
 from ..actions.target_policy import RefusedTarget, project_policy
 from ..extensions import db
 from ..meta_events import scope_label
-from ..models import ActionType, Delivery, DeliveryStatus, ProjectSettings, TrackingRule
+from ..models import ActionType, ProjectSettings, TrackingRule
+from ..rules.presenting import held_counts
 from ..server_log import log_failure
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,9 @@ def recipients_of(rule, settings):
     return addresses
 
 
-def message_about(rule, settings):
-    """The email telling that the rule is paused, why, and how to resume it."""
-    held = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
-        Delivery.rule_id == rule.id, Delivery.status == DeliveryStatus.HELD))
+def message_about(rule, settings, held):
+    """The email telling that the rule is paused, why, how many deliveries it holds so far
+    (`held`), and how to resume it."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["Subject"] = f"[Opt-Intel] Rule #{rule.id} paused"
@@ -53,23 +53,32 @@ def tell(rule_ids):
     if not rule_ids:
         return
     settings = ProjectSettings.get()
-    for rule in db.session.scalars(sa.select(TrackingRule).where(TrackingRule.id.in_(rule_ids))):
-        recipients = recipients_of(rule, settings)
-        if not settings.smtp_host:
+    rules = db.session.scalars(sa.select(TrackingRule).where(TrackingRule.id.in_(rule_ids))).all()
+    if not settings.smtp_host:
+        for rule in rules:
             log.warning("Rule %s paused: no default SMTP connection is set, nobody was emailed",
                         rule.id)
-            continue
+        return
+    try:
+        connection = {**actions.get(ActionType.SMTP).prepare({"connection": "default"}),
+                      "from": settings.smtp_from}
+    except Exception:  # noqa: BLE001 — e.g. a password no key decrypts; the pauses stand
+        log_failure(log, "Rule(s) %s paused: the default SMTP connection could not be read, "
+                         "nobody was emailed", ", ".join(str(rule.id) for rule in rules))
+        return
+    held, policy = held_counts(rules), project_policy()
+    for rule in rules:
+        recipients = recipients_of(rule, settings)
         if not recipients:
             log.warning("Rule %s paused: it has no author or notification recipient to email",
                         rule.id)
             continue
         try:
-            connection = {**actions.get(ActionType.SMTP).prepare({"connection": "default"}),
-                          "from": settings.smtp_from}
-            send_message(connection, message_about(rule, settings), recipients, project_policy())
+            send_message(connection, message_about(rule, settings, held.get(rule.id, 0)),
+                         recipients, policy)
         except (RefusedTarget, smtplib.SMTPException, OSError):
             log_failure(log, "Rule %s paused: the email about it could not be sent", rule.id)
-        except Exception:  # noqa: BLE001 — e.g. a password no key decrypts; the pause stands
+        except Exception:  # noqa: BLE001 — the pause stands whatever the email does
             log_failure(log, "Rule %s paused: the email about it could not be made", rule.id)
         else:
             log.info("Rule %s paused: %d person(s) emailed", rule.id, len(recipients))

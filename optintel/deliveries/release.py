@@ -37,7 +37,9 @@ def commit_change(rule, was, user):
         db.session.commit()
 
 
-def skip_held(rule):
-    """Skip the held deliveries of a rule about to be deleted, in the caller's transaction."""
+def delete_rule(rule):
+    """Delete the rule, its held deliveries skipped; commits."""
     counts.change_status([Delivery.__table__.c.rule_id == rule.id], [DeliveryStatus.HELD],
                          DeliveryStatus.SKIPPED, note="The rule was deleted while paused.")
+    db.session.delete(rule)
+    db.session.commit()

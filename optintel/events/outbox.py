@@ -21,8 +21,8 @@ DISPATCH_JOB = "optintel.jobs.dispatch_events"
 LOST_LIMIT, LOST_BATCH = 10_000, 1000
 # With more jobs than this waiting, an undispatched event is more likely queued than lost.
 BACKLOG = 50
-# Inside held(): events are recorded and left for the reconciler.
-_held = ContextVar("outbox_held", default=False)
+# Inside left_for_reconciler(): events are recorded, not handed to the queue.
+_left_for_reconciler = ContextVar("outbox_left_for_reconciler", default=False)
 
 
 def record(opt_out_list, trigger, rows, origin, now):
@@ -40,22 +40,22 @@ def record(opt_out_list, trigger, rows, origin, now):
 
 
 @contextmanager
-def held():
+def left_for_reconciler():
     """Record events without handing them to the queue: the workers' reconciler hands them out
     once a worker runs (`flask demo seed` runs before Redis is up)."""
-    token = _held.set(True)
+    token = _left_for_reconciler.set(True)
     try:
         yield
     finally:
-        _held.reset(token)
+        _left_for_reconciler.reset(token)
 
 
 def hand_off(event_ids):
     """Enqueue one dispatch job for these committed events; False when Redis is unreachable, or
-    the events are held() for the reconciler."""
+    the events are left_for_reconciler()."""
     if not event_ids:
         return True
-    if _held.get():
+    if _left_for_reconciler.get():
         return False
     try:
         queue(EVENTS_QUEUE).enqueue(DISPATCH_JOB, list(event_ids), job_timeout=600, result_ttl=0)

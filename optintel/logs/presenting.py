@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Campaign, DeliveryStatus, Level, OptOutList
+from ..tracking_log.chart import SHOWN
 from ..tracking_log.masking import mask_contact
 
 
@@ -70,9 +71,9 @@ def tracking_label(level, scope_id, names):
 
 WIDTH, HEIGHT = 1000, 180
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
-# The statuses the bars stack, bottom up; app.css colours them (no inline style: see the CSP).
-SERIES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.RETRYING,
-          DeliveryStatus.HELD)
+# The statuses the bars stack, bottom up: those the chart counts; app.css colours them (no
+# inline style: see the CSP).
+SERIES = SHOWN
 MAX_LABELS = 10
 # The least height of a segment that holds any row: 3 failures beside 1,215 successes still
 # show, taken from the bar's tallest segment.

@@ -142,7 +142,5 @@ def toggle_rule(level, scope_id, rule_id):
 def delete_rule(level, scope_id, rule_id):
     level, scope = scope_or_404(level, scope_id)
     rule = rule_or_404(level, scope, rule_id)
-    release.skip_held(rule)
-    db.session.delete(rule)
-    db.session.commit()
+    release.delete_rule(rule)
     return _panel(level, scope), triggers(f"Rule #{rule_id} deleted.")

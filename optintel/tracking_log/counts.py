@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Delivery, DeliveryCount
-from ..sql import dialect_insert
+from ..sql import add_counts
 
 KEY = ("rule_id", "level", "scope_id", "trigger", "action", "host")
 
@@ -29,15 +29,9 @@ def move(transitions):
             deltas[(*key, old)] -= 1
         if new is not None:
             deltas[(*key, new)] += 1
-    rows = [dict(zip(("hour", *KEY, "status"), key), count=delta)
-            for key, delta in sorted(deltas.items(), key=lambda kv: str(kv[0])) if delta]
-    if not rows:
-        return
-    table = DeliveryCount.__table__
-    stmt = dialect_insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=["hour", "rule_id", "status"],
-                                      set_={"count": table.c.count + stmt.excluded.count})
-    db.session.execute(stmt, rows)
+    add_counts(DeliveryCount.__table__, ("hour", "rule_id", "status"),
+               [dict(zip(("hour", *KEY, "status"), key), count=delta)
+                for key, delta in deltas.items() if delta])
 
 
 def change_status(where, old_statuses, new_status, **values):
