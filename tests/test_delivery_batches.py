@@ -86,6 +86,29 @@ def test_a_dispatch_job_attempts_the_deliveries_that_fit_one_batch_itself(app, h
     assert deliveries_queue.count == 2 and len(http_sink.received()) == 6
 
 
+def test_a_dispatch_job_takes_other_undispatched_events_as_far_as_they_fill_its_batch(
+        app, http_sink, make_list, make_rule):
+    app.config["OPTINTEL_DELIVERY_BATCH"] = 6
+    for n in range(2):
+        make_rule("ping_url", ping(f"{http_sink.url}/hook/{n}"))
+    opt_out_list = make_list()
+    events = [add_contacts(opt_out_list, [f"c{n}@example.com"], Origin("api")).event_ids
+              for n in range(5)]
+
+    # Its own event makes 2 deliveries: 2 more events, the oldest, fill the batch of 6.
+    taken = dispatch(events[3], execute_here=True)
+    assert statuses(taken) == [DeliveryStatus.SUCCEEDED] * 6
+    assert sorted({d.event_id for d in fresh(sa.select(Delivery))}) == sorted(
+        events[0] + events[1] + events[3])
+    assert len(http_sink.received()) == 6
+    # The job of an event it took ends with nothing to do.
+    assert dispatch(events[0], execute_here=True) == []
+    # A dispatch outside a job takes its own events alone.
+    assert len(dispatch(events[2])) == 2
+    assert sorted({d.event_id for d in fresh(sa.select(Delivery))}) == sorted(
+        events[0] + events[1] + events[2] + events[3])
+
+
 def test_a_worker_attempts_a_small_dispatch_without_a_delivery_job(app, api, http_sink,
                                                                    make_list, make_rule, workers):
     make_rule("ping_url", ping(http_sink.url + "/hook"))

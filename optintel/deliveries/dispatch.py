@@ -27,27 +27,25 @@ def _pending(now):
 
 def dispatch(event_ids, execute_here=False):
     """Create the deliveries of these events not dispatched yet and hand them to the workers or,
-    when `execute_here` (as a dispatch job does) and they fit one batch, attempt them at once
-    (and other due ones, up to the batch); returns the new delivery ids."""
-    events_table, table, now = Event.__table__, Delivery.__table__, utcnow()
-    # Taken in this transaction: a dispatch of the same events at the same time gets none.
-    events = db.session.execute(
-        sa.update(events_table).where(events_table.c.id.in_(event_ids),
-                                      events_table.c.dispatched_at.is_(None))
-        .values(dispatched_at=now).returning(*events_table.c)).all()
+    when `execute_here` (as a dispatch job does), take other undispatched events too, as many as
+    fill a batch (OPTINTEL_DELIVERY_BATCH) by the deliveries these events make, and attempt the
+    deliveries at once when they fit one batch (and other due ones, up to the batch); returns the
+    new delivery ids. Under a backlog a job then dispatches a batch's worth, not its own few
+    events, and the jobs whose events it took end at once."""
+    now, batch = utcnow(), current_app.config["OPTINTEL_DELIVERY_BATCH"]
+    events = _take(Event.__table__.c.id.in_(event_ids), now)
     if not events:
         db.session.rollback()
         return []
-    index, rows = current_index(), []
-    for event in events:
-        copied = {"event_id": event.id, "trigger": event.trigger, "channel": event.channel,
-                  "list_id": event.list_id, "mailer_id": event.mailer_id,
-                  "campaign_id": event.campaign_id, "contact_md5": event.contact_md5}
-        # Every row has the same keys: they are the parameters of one executemany.
-        rows += [{**copied, "rule_id": match.rule_id, "action": match.action,
-                  "level": match.level, "scope_id": match.scope_id, "host": match.host,
-                  "attempts": 0, "created_at": now, "updated_at": now,
-                  **(HELD if match.held else _pending(now))} for match in index.match(event)]
+    index = current_index()
+    rows = _rows(events, index, now)
+    if execute_here and len(rows) < batch:
+        room = (batch - len(rows)) * len(events) // max(len(rows), len(events))
+        if room:
+            others = _take(Event.__table__.c.id.in_(_oldest_undispatched(room)), now)
+            events += others
+            rows += _rows(others, index, now)
+    table = Delivery.__table__
     if rows:
         # Without RETURNING: the driver's own executemany, not one statement compiled per page.
         db.session.execute(insert_ignoring_duplicates(table), rows)
@@ -62,7 +60,7 @@ def dispatch(event_ids, execute_here=False):
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
     pending = [row.id for row in created
                if by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING]
-    if execute_here and 0 < len(pending) <= current_app.config["OPTINTEL_DELIVERY_BATCH"]:
+    if execute_here and 0 < len(pending) <= batch:
         # No second trip through the queue, and one commit: the deliveries with their claim
         # and started attempts. Should this job die first, the events are dispatched again
         # (outbox.hand_off_lost); after it, the reconciler hands the deliveries out.
@@ -71,3 +69,36 @@ def dispatch(event_ids, execute_here=False):
         db.session.commit()
         enqueue_deliveries(pending)
     return [row.id for row in created]
+
+
+def _take(which, now):
+    """Mark the undispatched events among `which` dispatched, in this transaction (a dispatch of
+    the same events at the same time gets none); their rows."""
+    events = Event.__table__
+    return db.session.execute(
+        sa.update(events).where(which, events.c.dispatched_at.is_(None))
+        .values(dispatched_at=now).returning(*events.c)).all()
+
+
+def _oldest_undispatched(limit):
+    """The ids of up to `limit` undispatched events, oldest first; those another worker is
+    taking are skipped, not waited for (PostgreSQL; SQLite writes one at a time)."""
+    events = Event.__table__
+    return db.session.scalars(
+        sa.select(events.c.id).where(events.c.dispatched_at.is_(None)).order_by(events.c.id)
+        .limit(limit).with_for_update(skip_locked=True)).all()
+
+
+def _rows(events, index, now):
+    """The delivery rows of events: one per rule that matches an event."""
+    rows = []
+    for event in events:
+        copied = {"event_id": event.id, "trigger": event.trigger, "channel": event.channel,
+                  "list_id": event.list_id, "mailer_id": event.mailer_id,
+                  "campaign_id": event.campaign_id, "contact_md5": event.contact_md5}
+        # Every row has the same keys: they are the parameters of one executemany.
+        rows += [{**copied, "rule_id": match.rule_id, "action": match.action,
+                  "level": match.level, "scope_id": match.scope_id, "host": match.host,
+                  "attempts": 0, "created_at": now, "updated_at": now,
+                  **(HELD if match.held else _pending(now))} for match in index.match(event)]
+    return rows
