@@ -1,4 +1,5 @@
 """SQL that differs between SQLite and PostgreSQL, written once."""
+from functools import lru_cache
 from itertools import chain
 
 import sqlalchemy as sa
@@ -163,6 +164,40 @@ def update_by_id(table, rows):
         else:
             single.append({"id": ids[0], **dict(values)})
     if single:
-        stmt = sa.update(table).where(table.c.id == sa.bindparam("row_id"))
-        db.session.execute(stmt, [{"row_id": row["id"], **{k: v for k, v in row.items()
-                                                          if k != "id"}} for row in single])
+        _update_each(table, single)
+
+
+def _update_each(table, rows):
+    """One UPDATE ... WHERE id = ? a row, by the driver's own executemany: the statement
+    compiled once a process, each value converted by its column's type here, without
+    SQLAlchemy's work per row (most of the SQL cost of a batch of attempts)."""
+    connection = db.session.connection()
+    sql, convert, positional = _update_by_id(table, tuple(rows[0]), connection.dialect)
+    if sql is None:  # a column the rows do not give is set on update: SQLAlchemy sets it
+        stmt = sa.update(table).where(table.c.id == sa.bindparam("id_"))
+        db.session.execute(stmt, [{("id_" if k == "id" else k): v for k, v in row.items()}
+                                  for row in rows])
+        return
+    if positional:
+        parameters = [tuple(process(row[name]) if process else row[name]
+                            for name, process in convert) for row in rows]
+    else:
+        parameters = [{name: process(row[name]) if process else row[name]
+                       for name, process in convert} for row in rows]
+    connection.exec_driver_sql(sql, parameters)
+
+
+@lru_cache(maxsize=64)
+def _update_by_id(table, columns, dialect):
+    """(SQL, [(column, converter or None)] in the order of the parameters, positional) of the
+    UPDATE of these columns (id among them) of a row by its id; Nones when the UPDATE sets a
+    column more (an onupdate default)."""
+    stmt = sa.update(table).where(table.c.id == sa.bindparam("id_"))
+    compiled = stmt.compile(dialect=dialect, column_keys=[c for c in columns if c != "id"])
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    if not set(names) <= {*columns, "id_"}:
+        return None, None, None
+    convert = [("id" if name == "id_" else name,
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+               for name in names]
+    return compiled.string, convert, compiled.positional

@@ -2,6 +2,7 @@
 and a URL's userinfo. Masking them wherever a URL is shown, restoring what a mask stands for,
 and what a URL's credentials are bound to (its scheme, host and port)."""
 import re
+from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 MASK = "********"
@@ -11,9 +12,11 @@ CREDENTIAL = re.compile(r"auth(?!ors?(?![a-z]))|token|secret|passw|signature|api
                         re.IGNORECASE)
 
 
+@lru_cache(maxsize=1024)
 def credential_like(name):
     """Whether a header or query parameter of this name carries a credential (Authorization,
-    X-Api-Key, token, secret, password, cookie, signature, key, sig ...)."""
+    X-Api-Key, token, secret, password, cookie, signature, key, sig ...); remembered, as every
+    attempt asks it of its headers."""
     return bool(CREDENTIAL.search(name or ""))
 
 

@@ -2,6 +2,7 @@
 (international letters as IDNA 2008 allows) of at most 63 characters, at most 253 in all."""
 import ipaddress
 import re
+from functools import lru_cache
 
 import idna
 
@@ -13,8 +14,10 @@ def _shown(host):
     return host if len(host) <= SHOWN else host[:SHOWN] + "…"
 
 
+@lru_cache(maxsize=1024)
 def problem(host):
-    """Why the host cannot be a target's host, as a sentence; None for a valid one."""
+    """Why the host cannot be a target's host, as a sentence; None for a valid one. Remembered:
+    every attempt asks it of its host."""
     if not host:
         return "The host is missing."
     try:
@@ -41,8 +44,10 @@ def problem(host):
     return None
 
 
+@lru_cache(maxsize=1024)
 def to_ascii(host):
-    """The name as DNS knows it (IDNA 2008 A-labels); an IP address as it is. Call after problem()."""
+    """The name as DNS knows it (IDNA 2008 A-labels); an IP address as it is. Call after
+    problem()."""
     try:
         ipaddress.ip_address(host)
         return host

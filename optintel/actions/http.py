@@ -19,6 +19,8 @@ BODY_EXCERPT = 4096
 # connection can be used again.
 DRAIN_CHUNK = 65536
 _sessions = {}
+# The deadline is asyncio's, around the whole request.
+NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 @dataclass
@@ -78,7 +80,7 @@ async def send_async(method, url, headers, body, timeout, policy):
             async with _session().request(
                     method, target, data=body.encode() if body else None, headers=headers,
                     allow_redirects=False, server_hostname=host if scheme == "https" else None,
-                    timeout=aiohttp.ClientTimeout(total=None)) as response:
+                    timeout=NO_TIMEOUT) as response:
                 excerpt = await _excerpt(response.content)
                 while await response.content.read(DRAIN_CHUNK):
                     pass

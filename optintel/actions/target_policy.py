@@ -96,14 +96,22 @@ class TargetPolicy:
 
     def check(self, address, host=None):
         """Raise UnsafeTarget unless a request may reach the address (which `host` resolved to)."""
-        ip = ipaddress.ip_address(address)
-        wrapped = wrapped_ipv4(ip)
-        judged = wrapped or ip
-        if self.allow_private or self._allows(ip) or self._allows(judged):
-            return
-        # is_global excludes loopback, private, link-local (cloud metadata), shared and reserved.
-        if not judged.is_global or judged.is_multicast:
+        refused, wrapped = _judged(self, address)
+        if refused:
             raise UnsafeTarget(address, wrapped, host)
+
+
+@lru_cache(maxsize=4096)
+def _judged(policy, address):
+    """(refused, the IPv4 address it wraps or None) of an address under a policy; remembered, as
+    every attempt asks it and the answer never changes."""
+    ip = ipaddress.ip_address(address)
+    wrapped = wrapped_ipv4(ip)
+    judged = wrapped or ip
+    if policy.allow_private or policy._allows(ip) or policy._allows(judged):
+        return False, wrapped
+    # is_global excludes loopback, private, link-local (cloud metadata), shared and reserved.
+    return not judged.is_global or judged.is_multicast, wrapped
 
 
 def project_policy(allowed_target_cidrs=None):
@@ -130,15 +138,25 @@ async def resolve_async(host, port, policy):
     """resolve, in a coroutine: a name is looked up without blocking the loop, an address is
     judged as it is."""
     _check_name(host)
-    try:
-        infos = [(None, None, None, "", (str(ipaddress.ip_address(host)), port))]
-    except ValueError:
+    address = _literal(host)
+    if address is not None:
+        infos = [(None, None, None, "", (address, port))]
+    else:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host_names.to_ascii(host), port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise _unresolved(host, exc) from None
     return _first_allowed(host, infos, policy)
+
+
+@lru_cache(maxsize=1024)
+def _literal(host):
+    """The host as an IP address written the usual way, or None when it is a name."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def _check_name(host):

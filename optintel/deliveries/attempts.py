@@ -6,12 +6,15 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Attempt, AttemptState, Delivery, DeliveryStatus
 from ..models.columns import utcnow
-from ..sql import update_by_id
+from ..sql import insert_rows, update_by_id
 from ..tracking_log import counts
 from . import endpoint_health
 from .retries import after_failure
 
 INTERRUPTED = "The worker stopped during this attempt."
+# A started attempt, before its outcome (every column the INSERT would otherwise default).
+NOT_YET = {"state": AttemptState.STARTED, "duration_ms": 0, "succeeded": False, "request": {},
+           "response_status": None, "response_headers": {}, "response_body": "", "error": ""}
 
 
 def start(deliveries):
@@ -21,17 +24,16 @@ def start(deliveries):
     if not deliveries:
         db.session.commit()
         return {}
-    now = utcnow()
-    rows = [{"delivery_id": d.id, "number": d.attempts + 1, "started_at": now,
-             "state": AttemptState.STARTED} for d in deliveries]
-    table, deliveries_table = Attempt.__table__, Delivery.__table__
-    ids = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                             rows).scalars().all()
-    db.session.execute(sa.update(deliveries_table)
-                       .where(deliveries_table.c.id.in_([d.id for d in deliveries]))
-                       .values(attempts=deliveries_table.c.attempts + 1))
+    numbers = {d.id: d.attempts + 1 for d in deliveries}
+    table = Delivery.__table__
+    # A batch holds a delivery once: its attempt is known by the delivery's id.
+    started = insert_rows(Attempt.__table__, {**NOT_YET, "started_at": utcnow()},
+                          ("delivery_id", "number"), list(numbers.items()),
+                          returning=("id", "delivery_id"))
+    db.session.execute(sa.update(table).where(table.c.id.in_(list(numbers)))
+                       .values(attempts=table.c.attempts + 1))
     db.session.commit()
-    return {row["delivery_id"]: (attempt_id, row["number"]) for row, attempt_id in zip(rows, ids)}
+    return {delivery_id: (attempt_id, numbers[delivery_id]) for attempt_id, delivery_id in started}
 
 
 def interrupt(delivery_ids):
