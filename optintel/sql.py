@@ -179,17 +179,17 @@ def _update_each(table, rows):
                                   for row in rows])
         return
     if positional:
-        parameters = [tuple(process(row[name]) if process else row[name]
-                            for name, process in convert) for row in rows]
+        parameters = [tuple(process(row[key]) if process else row[key]
+                            for _, key, process in convert) for row in rows]
     else:
-        parameters = [{name: process(row[name]) if process else row[name]
-                       for name, process in convert} for row in rows]
+        parameters = [{name: process(row[key]) if process else row[key]
+                       for name, key, process in convert} for row in rows]
     connection.exec_driver_sql(sql, parameters)
 
 
 @lru_cache(maxsize=64)
 def _update_by_id(table, columns, dialect):
-    """(SQL, [(column, converter or None)] in the order of the parameters, positional) of the
+    """(SQL, [(parameter, column, converter or None)] in their order, positional) of the
     UPDATE of these columns (id among them) of a row by its id; Nones when the UPDATE sets a
     column more (an onupdate default)."""
     stmt = sa.update(table).where(table.c.id == sa.bindparam("id_"))
@@ -197,7 +197,7 @@ def _update_by_id(table, columns, dialect):
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
     if not set(names) <= {*columns, "id_"}:
         return None, None, None
-    convert = [("id" if name == "id_" else name,
+    convert = [(name, "id" if name == "id_" else name,
                 compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                for name in names]
     return compiled.string, convert, compiled.positional
