@@ -41,13 +41,7 @@ def claim(delivery_ids, up_to=0):
         table.c.id.in_(delivery_ids), table.c.next_attempt_at <= now + timedelta(seconds=1),
         *free)).all() if delivery_ids else []
     if len(claimed) < up_to:
-        # Rows another worker is taking are skipped, not waited for (PostgreSQL; SQLite
-        # writes one at a time). Picked first, then taken if still free: as a subquery of the
-        # UPDATE, PostgreSQL may run a locking LIMIT more than once and take more.
-        due = db.session.scalars(
-            sa.select(table.c.id).where(table.c.next_attempt_at <= now, *free)
-            .order_by(table.c.next_attempt_at, table.c.id).limit(up_to - len(claimed))
-            .with_for_update(skip_locked=True)).all()
+        due = _next_due(now, up_to - len(claimed))
         if due:
             claimed += db.session.execute(take.where(table.c.id.in_(due), *free)).all()
     # Only a delivery attempted before can have an attempt left without its outcome.
@@ -58,6 +52,24 @@ def claim(delivery_ids, up_to=0):
     with _lock:
         _leased.update(ids)
     return ids
+
+
+def _next_due(now, limit):
+    """The ids of up to `limit` due deliveries no live worker holds, those due first first: the
+    first ones of each in-flight status in the order of ix_deliveries_due (a batch's worth read,
+    not every due one sorted), merged. Rows another worker is taking are skipped, not waited
+    for (PostgreSQL; SQLite writes one at a time). Picked first, then taken if still free: as a
+    subquery of the UPDATE, PostgreSQL may run a locking LIMIT more than once and take more."""
+    table = Delivery.__table__
+    due = []
+    for status in DeliveryStatus.in_flight_statuses():
+        due += db.session.execute(
+            sa.select(table.c.next_attempt_at, table.c.id)
+            .where(table.c.status == status, table.c.next_attempt_at <= now,
+                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+            .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
+            .with_for_update(skip_locked=True)).all()
+    return [row.id for row in sorted(due)[:limit]]
 
 
 def let_go(delivery_ids):

@@ -12,7 +12,8 @@ class Delivery(db.Model):
     __table_args__ = (
         # A second dispatch of the same event creates nothing.
         sa.UniqueConstraint("rule_id", "event_id"),
-        sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # The next due deliveries of a status, in the order workers take them.
+        sa.Index("ix_deliveries_due", "status", "next_attempt_at", "id"),
         sa.Index("ix_deliveries_rule_id_id", "rule_id", "id"),
         # The Tracking Log's filters, each walking the newest rows first.
         sa.Index("ix_deliveries_status_id", "status", "id"),
