@@ -116,8 +116,10 @@ def test_make_run_heals_a_killed_worker_and_stops_cleanly_on_ctrl_c(tmp_path, ht
         key = flask(run.env, "api-keys", "create", "admin@example.com").stdout.split()[-1]
         opt_out_list = run.api(key, "/email-lists", {"name": "Stopped mid-batch"})
         http_sink.script("/slow", *[Reply(delay=120)] * 3)
+        # The list's own rule: the demo's events, dispatched meanwhile, do not reach it.
         run.api(key, "/tracking-rules", {
-            "level": "project", "scope_id": None, "trigger": "contact_added", "action": "ping_url",
+            "level": "email_list", "scope_id": opt_out_list["id"], "trigger": "contact_added",
+            "action": "ping_url",
             "action_settings": {"method": "POST", "url": http_sink.url + "/slow",
                                 "content_type": "json", "body": '{"email": "{{email}}"}'}})
         run.api(key, f"/email-lists/{opt_out_list['id']}/emails-add",
