@@ -46,9 +46,11 @@ function fieldControl(field) {
 }
 
 function returnFocus() {
-  const target = opener;
+  // The opener's panel may have been swapped meanwhile (a table that came back): its
+  // replacement, found by the id, takes the focus.
+  const target = opener && (opener.isConnected ? opener : opener.id && document.getElementById(opener.id));
   opener = null;
-  if (!target || !target.isConnected) return;
+  if (!target) return;
   // A button of a row's menu is hidden once the menu closed: its menu's button takes focus.
   const menu = target.closest("[popover]");
   const visible = menu && !menu.matches(":popover-open")
