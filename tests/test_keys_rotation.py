@@ -74,12 +74,7 @@ def test_rotate_reencrypts_the_rules_secret_and_the_smtp_password_for_the_new_ke
     assert len(before) == 2
 
     new = Fernet.generate_key().decode()
-    early = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
-    assert early.returncode == 1
-    assert "2 stored secret(s) are not encrypted under the newest key" in early.stderr
-    rotated = flask(with_keys(database_url, [new, OLD]), "secrets", "rotate")
-    assert rotated.returncode == 0, rotated.stderr
-    assert "Re-encrypted 2 stored secret(s) under the newest key." in rotated.stdout
+    rotate_two_secrets(database_url, new)
     done = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
     assert done.returncode == 0, done.stderr
     assert "Every stored secret decrypts with the newest key alone" in done.stdout
@@ -104,6 +99,16 @@ def test_rotate_reencrypts_the_rules_secret_and_the_smtp_password_for_the_new_ke
              [DeliveryStatus.SUCCEEDED] * 2, message="both deliveries to succeed")
 
 
+def rotate_two_secrets(database_url, new):
+    """drop-old-keys refuses while 2 secrets are under the old key; rotate re-encrypts them."""
+    early = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
+    assert early.returncode == 1
+    assert "2 stored secret(s) are not encrypted under the newest key" in early.stderr
+    rotated = flask(with_keys(database_url, [new, OLD]), "secrets", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Re-encrypted 2 stored secret(s) under the newest key." in rotated.stdout
+
+
 def test_rotate_reencrypts_a_queued_import_and_an_invalid_lines_report_for_the_new_key_alone(
         app, database_url, make_list, make_workers):
     opt_out_list = make_list()
@@ -116,12 +121,7 @@ def test_rotate_reencrypts_a_queued_import_and_an_invalid_lines_report_for_the_n
     assert len(before) == 2  # the report of the import done, the chunk of the queued one
 
     new = Fernet.generate_key().decode()
-    early = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
-    assert early.returncode == 1
-    assert "2 stored secret(s) are not encrypted under the newest key" in early.stderr
-    rotated = flask(with_keys(database_url, [new, OLD]), "secrets", "rotate")
-    assert rotated.returncode == 0, rotated.stderr
-    assert "Re-encrypted 2 stored secret(s) under the newest key." in rotated.stdout
+    rotate_two_secrets(database_url, new)
     dropped = flask(with_keys(database_url, [new, OLD]), "secrets", "drop-old-keys")
     assert dropped.returncode == 0, dropped.stderr
 

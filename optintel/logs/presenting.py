@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Campaign, DeliveryStatus, Level, OptOutList
+# The bars stack the statuses the chart counts, bottom up (chart.SHOWN); app.css colours them
+# (no inline style: see the CSP).
 from ..tracking_log.chart import SHOWN
 from ..tracking_log.masking import mask_contact
 
@@ -71,9 +73,6 @@ def tracking_label(level, scope_id, names):
 
 WIDTH, HEIGHT = 1000, 180
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
-# The statuses the bars stack, bottom up: those the chart counts; app.css colours them (no
-# inline style: see the CSP).
-SERIES = SHOWN
 MAX_LABELS = 10
 # The least height of a segment that holds any row: 3 failures beside 1,215 successes still
 # show, taken from the bar's tallest segment.
@@ -99,7 +98,7 @@ class Bar:
 
 def chart_figure(chart):
     """The bars of a tracking_log.chart.Chart as SVG coordinates, stacked bottom up in the
-    order of SERIES, and the labels of the axes and the totals of the legend."""
+    order of SHOWN, and the labels of the axes and the totals of the legend."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(chart.buckets), 1)
     every = -(-len(chart.buckets) // MAX_LABELS) or 1
@@ -111,25 +110,25 @@ def chart_figure(chart):
             base -= height
             segments.append(Segment(status, round(base, 1), round(height, 1), counts[status]))
         title = start.strftime(fmt) + " UTC · " + ", ".join(
-            f"{status.label}: {counts.get(status, 0)}" for status in SERIES)
+            f"{status.label}: {counts.get(status, 0)}" for status in SHOWN)
         bars.append(Bar(round(LEFT + index * slot + slot * 0.1, 1), round(slot * 0.8, 1), title,
                         start.strftime(fmt) if index % every == 0 else "", segments))
     totals = {status: sum(counts.get(status, 0) for _, counts in chart.buckets)
-              for status in SERIES}
+              for status in SHOWN}
     return {"bars": bars, "width": WIDTH, "height": HEIGHT, "left": LEFT, "top": TOP,
             "bottom": TOP + plot_height, "right": WIDTH - RIGHT, "peak": chart.peak,
-            "series": SERIES, "hourly": chart.hourly, "totals": totals}
+            "series": SHOWN, "hourly": chart.hourly, "totals": totals}
 
 
 def _heights(counts, peak, plot_height):
     """[(status, height)] of a bar's segments that hold rows, each at least MIN_SEGMENT high
     and together as high as the bar's rows make it (or as the least heights need)."""
     heights = {status: plot_height * counts[status] / peak
-               for status in SERIES if counts.get(status) and peak}
+               for status in SHOWN if counts.get(status) and peak}
     total = sum(heights.values())
     raised = {status: max(height, MIN_SEGMENT) for status, height in heights.items()}
     excess = sum(raised.values()) - total
     if excess > 0:
         tallest = max(raised, key=raised.get)
         raised[tallest] = max(raised[tallest] - excess, MIN_SEGMENT)
-    return [(status, raised[status]) for status in SERIES if status in raised]
+    return [(status, raised[status]) for status in SHOWN if status in raised]
