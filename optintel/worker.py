@@ -3,6 +3,7 @@ and a reconciler tick (one worker at a time) beside it; it waits out Redis outag
 shutdown sends nothing more and releases what it holds. `run` works in this process, `run_pool`
 runs several under RQ's worker pool, which starts a new one when one dies."""
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -107,6 +108,9 @@ class Worker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.lost_redis = self.stopping = False
         self._reconciling = threading.Event()
+        # The app, its modules and their tables live as long as the process: the garbage
+        # collector need not walk them again at every collection.
+        gc.freeze()
 
     def work(self, burst=False, logging_level=None, **options):
         """RQ's work loop until stopped, or until Redis is lost (then `lost_redis` is set)."""

@@ -151,7 +151,8 @@ def _rows(ids):
     table, events, rules = Delivery.__table__, Event.__table__, TrackingRule.__table__
     deliveries = db.session.execute(sa.select(*(table.c[name] for name in DELIVERY_COLUMNS))
                                     .where(table.c.id.in_(ids)).order_by(table.c.id)).all()
-    event_rows = {row["id"]: row for row in db.session.execute(
+    # Plain dicts, read by every delivery of the event (a row mapping builds its keys anew).
+    event_rows = {row["id"]: dict(row) for row in db.session.execute(
         sa.select(events).where(events.c.id.in_({d.event_id for d in deliveries}))).mappings()}
     rule_rows = {row.id: row for row in db.session.execute(
         sa.select(*(rules.c[name] for name in RULE_COLUMNS))
@@ -183,7 +184,7 @@ def _attempt(ids):
             continue
         work = Work(delivery.id, rule.id, settings[rule.id],
                     {**values[delivery.event_id], "rule_id": str(rule.id)},
-                    dict(events[delivery.event_id]), policy)
+                    events[delivery.event_id], policy)
         jobs.append((delivery, actions.get(rule.action), work))
     # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
     jobs, waiting = circuit_breaker.admit(jobs)
