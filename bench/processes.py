@@ -54,6 +54,13 @@ class Children:
 
     def __init__(self, log_dir):
         self.log_dir, self.procs, self.started, self.kinds = log_dir, [], [], {}
+        # Servers started otherwise (PostgreSQL's postmaster) whose CPU counts too: {pid: kind}.
+        self.servers = {}
+
+    def watch(self, pid, kind):
+        """Count the CPU of a server this bench did not start as a child: the process, the
+        children it has reaped and those running (each of which leads its own session)."""
+        self.servers[pid] = kind
 
     def start(self, name, argv, kind=None, **popen):
         """Start a process, logging to `name`.log; its CPU time counts under `kind` (or name)."""
@@ -104,9 +111,16 @@ class Children:
                     fields = stat.read().rpartition(")")[2].split()
             except OSError:
                 continue
-            # After the command name: state, ppid, pgrp, ... utime (12th), stime (13th).
-            if int(fields[2]) in self.kinds:
-                seconds[self.kinds[int(fields[2])]] += (int(fields[11]) + int(fields[12])) / ticks
+            # After the command name: state, ppid, pgrp, ... utime (12th), stime (13th), then
+            # the same of the children it waited for.
+            own_ticks = int(fields[11]) + int(fields[12])
+            pid, ppid, pgrp = int(entry), int(fields[1]), int(fields[2])
+            if pgrp in self.kinds:
+                seconds[self.kinds[pgrp]] += own_ticks / ticks
+            elif pid in self.servers:
+                seconds[self.servers[pid]] += (own_ticks + int(fields[13]) + int(fields[14])) / ticks
+            elif ppid in self.servers:
+                seconds[self.servers[ppid]] += own_ticks / ticks
         return seconds
 
     def stop_all(self):
@@ -159,6 +173,10 @@ class ThrowawayPostgres:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                   "optintel_bench")
         return self
+
+    def server_pid(self):
+        """The pid of the cluster's postmaster."""
+        return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
 
     def stop(self):
         """Stop the cluster and remove its directory."""
