@@ -264,7 +264,7 @@ class Bench:
 
     def start_mark(self):
         """(the highest delivery id, the POSTs the sink received) before a phase."""
-        return self.last_delivery_id(), self.sink_get("/__stats")["requests"]
+        return self.last_delivery_id(), self.sink_requests()
 
     def wait_for_deliveries(self, what, mark, expected):
         """Wait until the phase's `expected` deliveries (after its start_mark) exist and none of
@@ -274,7 +274,7 @@ class Bench:
         after_id, arrived_before = mark
         seen, progress_at, said_at, counted_at = -1, time.monotonic(), time.monotonic(), 0.0
         while True:
-            arrived = self.sink_get("/__stats")["requests"] - arrived_before
+            arrived = self.sink_requests() - arrived_before
             if arrived >= expected or time.monotonic() - counted_at >= DATABASE_POLL_SECONDS:
                 created, in_flight = self._counts(after_id)
                 counted_at = time.monotonic()
@@ -348,6 +348,10 @@ class Bench:
     def sink_get(self, path):
         """The sink's JSON answer at that path."""
         return json.loads(self.sink.request("GET", path, retries=False, timeout=10).data)
+
+    def sink_requests(self):
+        """How many requests the sink received so far."""
+        return self.sink_get("/__stats")["requests"]
 
     def verify_last_signature(self):
         """Whether the last request the sink received verifies with standardwebhooks."""
@@ -459,15 +463,14 @@ class Bench:
         total = self.args.naive_sample
 
         def send(numbers):
-            requests = self.sink_get("/__stats")["requests"]
+            requests = self.sink_requests()
             for n in numbers:
                 app.send_task("deliver", args=[n])
             return requests + len(numbers)
 
         # A first task for each process: the pool is up and its connections are open.
         warm = send(range(total, total + self.args.processes))
-        wait_until(lambda: self.sink_get("/__stats")["requests"] >= warm, 60,
-                   "the Celery peer's first tasks")
+        wait_until(lambda: self.sink_requests() >= warm, 60, "the Celery peer's first tasks")
         say(f"(c2) Celery peer on the same sample: {total:,} tasks, one a delivery, POSTing with "
             f"requests from {self.args.processes} process(es)")
         cpu, clock = self.children.cpu_seconds(), time.monotonic()
@@ -484,7 +487,7 @@ class Bench:
     def wait_for_sink(self, what, expected, total):
         """Wait until the sink has counted `expected` requests in all."""
         seen, progress_at = -1, time.monotonic()
-        while (now := self.sink_get("/__stats")["requests"]) < expected:
+        while (now := self.sink_requests()) < expected:
             if now != seen:
                 seen, progress_at = now, time.monotonic()
             elif time.monotonic() - progress_at > STALL_SECONDS:
@@ -526,7 +529,7 @@ class Bench:
         load_before = os.getloadavg()[0]
         processes = self.args.processes
         self.start(1)
-        sink_before = self.sink_get("/__stats")["requests"]
+        sink_before = self.sink_requests()
         a1 = self.bulk("(a) 1 process", self.args.scaling_contacts, "Bench bulk, 1 process",
                        "one")
         self.switch_workers(processes)
