@@ -1,7 +1,8 @@
 """Which asyncio HTTP client the workers send with: the bench's signed POSTs (bench/ceiling.py)
 to the sink on 127.0.0.1, sent the way an attempt sends them (keep-alive pool, no redirects, a
-timeout, the first 4 KB of the answer read), by aiohttp and by httpx, beside the bare asyncio
-client as the ceiling. Prints POSTs per second and this process's CPU per POST for each, best of
+timeout, the first 4 KB of the answer read), by the workers' own client (optintel.actions.http,
+with the target check), by aiohttp and by httpx, beside the bare asyncio client as the
+ceiling. Prints POSTs per second and this process's CPU per POST for each, best of
 --rounds; a client that is not installed is left out.
 
     .venv/bin/python bench/http_clients.py [--posts 20000] [--connections 32] [--rounds 3]
@@ -38,6 +39,17 @@ async def _each(posts, total, connections, send):
                 raise RuntimeError(f"The sink answered {status}")
 
     await asyncio.gather(*(sender() for _ in range(connections)))
+
+
+def with_optintel(posts, total, connections):
+    from optintel.actions import http
+    from optintel.actions.target_policy import TargetPolicy
+    policy, base = TargetPolicy.from_settings(True, ""), f"http://127.0.0.1:{posts.port}"
+
+    async def send(path, body, headers):
+        result = await http.send_async("POST", base + path, headers, body.decode(), 10, policy)
+        return result.status
+    asyncio.run(_each(posts, total, connections, send))
 
 
 def with_aiohttp(posts, total, connections):
@@ -104,7 +116,8 @@ def main():
         secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         posts = SignedPosts(port, secret, [1, 2, 3], BODY, {"X-Bench-Source": "opt-intel"},
                             "Bench")
-        clients = {"bare asyncio": bare, "aiohttp": with_aiohttp, "httpx": with_httpx}
+        clients = {"bare asyncio": bare, "opt-intel": with_optintel, "aiohttp": with_aiohttp,
+                   "httpx": with_httpx}
         for name, client in clients.items():
             try:
                 results = [measured(client, posts, args.posts, args.connections)

@@ -13,8 +13,6 @@ HELD_BACK = {
     # urllib3 names the full request URL (query strings hold contacts and tokens) in its DEBUG
     # line of every request and in its warnings; attempts record what went wrong anyway.
     "urllib3": logging.ERROR,
-    # The HTTP client of the actions: its lines can name the request's URL too.
-    "aiohttp": logging.ERROR,
 }
 LEFT_OUT = "(message left out of the log)"
 

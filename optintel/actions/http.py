@@ -1,26 +1,21 @@
-"""HTTP for Ping URL and Slack, on aiohttp in the process's sending loop: each request goes to
-the address that the target policy checked (resolved once, judged, connected to; a TLS
-certificate is checked against the host name), over keep-alive connections pooled by that
-address and host name, without following redirects, within a timeout, keeping the first 4 KB of
-the answer."""
+"""HTTP for Ping URL and Slack, in the process's sending loop: each request goes to the address
+that the target policy checked (resolved once, judged, connected to; a TLS certificate is
+checked against the host name), over keep-alive connections pooled by that address and host
+name (http_connections), without following redirects, within a timeout, keeping the first 4 KB
+of the answer."""
 import asyncio
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-import aiohttp
-from yarl import URL
-
+from .http_connections import BadAnswer, Pool
 from .target_policy import RefusedTarget, resolve_async
 
 BODY_EXCERPT = 4096
-# Whatever an answer holds after its excerpt is read to its end in chunks of this, so that its
-# connection can be used again.
-DRAIN_CHUNK = 65536
-_sessions = {}
-# The deadline is asyncio's, around the whole request.
-NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
+# The headers that frame a request are the client's own: a rule's are left out.
+FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
+_pools = {}
 
 
 @dataclass
@@ -33,18 +28,13 @@ class HttpResult:
     refused: bool = False  # the target is not allowed or not valid: retrying cannot help
 
 
-def _session():
-    """The client session of the running loop: no cookies kept, no proxies from the
-    environment, bodies as they come (not decompressed); the sending loop bounds how many
-    requests are under way."""
+def _pool():
+    """The connection pool of the running loop."""
     running = asyncio.get_running_loop()
-    session = _sessions.get(running)
-    if session is None or session.closed:
-        connector = aiohttp.TCPConnector(limit=0, use_dns_cache=False)
-        session = _sessions[running] = aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-            skip_auto_headers=("Accept-Encoding",), trust_env=False)
-    return session
+    pool = _pools.get(running)
+    if pool is None:
+        pool = _pools[running] = Pool()
+    return pool
 
 
 def retry_after_seconds(value):
@@ -65,48 +55,55 @@ async def send_async(method, url, headers, body, timeout, policy):
     """Send one request without following redirects; the outcome, never an exception."""
     parts = urlsplit(url)
     scheme, host = parts.scheme, parts.hostname
-    port = parts.port or (443 if scheme == "https" else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+        request = _request(method, parts, port, headers, body)
+    except ValueError as exc:
+        return HttpResult(error=str(exc), refused=True)
     try:
         # One deadline for the name's lookup, the connection, the request and the answer.
         async with asyncio.timeout(timeout):
             address = await resolve_async(host, port, policy)
-            default_port = port == (443 if scheme == "https" else 80)
-            headers = {"Host": host if default_port else f"{host}:{port}",
-                       "User-Agent": "Opt-Intel-Event-Tracking/1.0", **headers}
-            shown = f"[{address}]" if ":" in address else address
-            # Sent as written: the URL's escapes are the rule's, not requoted.
-            target = URL(f"{scheme}://{shown}:{port}{path}", encoded=True)
-            async with _session().request(
-                    method, target, data=body.encode() if body else None, headers=headers,
-                    allow_redirects=False, server_hostname=host if scheme == "https" else None,
-                    timeout=NO_TIMEOUT) as response:
-                excerpt = await _excerpt(response.content)
-                while await response.content.read(DRAIN_CHUNK):
-                    pass
-                return HttpResult(
-                    status=response.status,
-                    headers={name: ", ".join(response.headers.getall(name))
-                             for name in response.headers.keys()},
-                    body=excerpt.decode("utf-8", "replace"),
-                    retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+            answer = await _pool().request(scheme, address, port, host, request, BODY_EXCERPT)
     except RefusedTarget as exc:
         return HttpResult(error=str(exc), refused=True)
     except TimeoutError:
         return HttpResult(error=f"Timed out after {timeout} s.")
-    except aiohttp.InvalidURL:
-        # Its text would be the URL, which may hold credentials.
-        return HttpResult(error="InvalidURL: the URL cannot be sent.")
-    except (aiohttp.ClientError, OSError) as exc:
+    except (BadAnswer, OSError) as exc:
         return HttpResult(error=f"{type(exc).__name__}: {exc}")
+    received = {}
+    for name, value in answer.headers:
+        received.setdefault(name.lower(), (name, []))[1].append(value)
+    return HttpResult(status=answer.status,
+                      headers={name: ", ".join(values) for name, values in received.values()},
+                      body=answer.excerpt.decode("utf-8", "replace"),
+                      retry_after=retry_after_seconds(received.get("retry-after", ("", [""]))[1][0]))
 
 
-async def _excerpt(content):
-    """The first BODY_EXCERPT bytes of an answer (fewer when it is shorter)."""
-    excerpt = bytearray()
-    while len(excerpt) < BODY_EXCERPT:
-        chunk = await content.read(BODY_EXCERPT - len(excerpt))
-        if not chunk:
-            break
-        excerpt += chunk
-    return bytes(excerpt)
+def _request(method, parts, port, headers, body):
+    """The bytes of a request: the URL's path and query as written (its escapes are the rule's),
+    the rule's headers over the client's Host and User-Agent, the body with its length."""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Its text would be the URL, which may hold credentials.
+        raise ValueError("The URL cannot be sent.")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port != (443 if parts.scheme == "https" else 80):
+        host = f"{host}:{port}"
+    fields = {"host": ("Host", host), "user-agent": ("User-Agent", "Opt-Intel-Event-Tracking/1.0")}
+    for name, value in headers.items():
+        if name.lower() not in FRAMING:
+            fields[name.lower()] = (name, value)
+    payload = body.encode() if body else b""
+    if payload or method == "POST":
+        fields["content-length"] = ("Content-Length", len(payload))
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if " " in target or not target.isprintable():
+        raise ValueError("The URL's path holds a space or a control character: the request "
+                         "cannot be sent.")
+    lines = [f"{method} {target} HTTP/1.1", *(f"{name}: {value}" for name, value in fields.values())]
+    head = "\r\n".join(lines)
+    # One line each: a line break in a value would start a header (or a request) of its own.
+    breaks = len(lines) - 1
+    if head.count("\n") != breaks or head.count("\r") != breaks or "\0" in head:
+        raise ValueError("A header or the URL holds a line break: the request cannot be sent.")
+    return head.encode() + b"\r\n\r\n" + payload

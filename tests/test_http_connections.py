@@ -1,0 +1,235 @@
+"""The HTTP client of Ping URL and Slack against a raw target on 127.0.0.1 that answers with
+exactly the bytes each test gives: how an answer is framed, when its connection is used again,
+and what is refused before anything is sent."""
+import asyncio
+import datetime
+import ipaddress
+import ssl
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from optintel.actions import http, http_connections
+from optintel.actions.target_policy import TargetPolicy
+
+POLICY = TargetPolicy.from_settings(True, "")
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+CHUNKED = (b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+
+
+class RawTarget:
+    """Answers each request with the next (bytes, then) of its script: then is "keep" (wait
+    for the next request), "close" (close the connection) or "stall" (send nothing more)."""
+
+    def __init__(self, script):
+        self.script, self.connections, self.requests = list(script), 0, []
+
+    @classmethod
+    async def start(cls, *script, tls=None):
+        target = cls(script)
+        target.server = await asyncio.start_server(target._serve, "127.0.0.1", 0, ssl=tls)
+        port = target.server.sockets[0].getsockname()[1]
+        target.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        return target
+
+    async def _serve(self, reader, writer):
+        self.connections += 1
+        try:
+            while self.script:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                self.requests.append(head + await reader.readexactly(length))
+                answer, then = self.script.pop(0)
+                writer.write(answer)
+                await writer.drain()
+                if then == "close":
+                    break
+                if then == "stall":
+                    await asyncio.sleep(30)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def exchanges(script, paths, tls=None, timeout=2, **request):
+    """Start a RawTarget with `script`, POST to each path in turn; (target, results)."""
+    async def scenario():
+        target = await RawTarget.start(*script, tls=tls)
+        results = [await http.send_async(request.get("method", "POST"), target.url + path,
+                                         request.get("headers", {}), request.get("body", "x"),
+                                         timeout, POLICY)
+                   for path in paths]
+        target.server.close()
+        return target, results
+    return asyncio.run(scenario())
+
+
+def test_a_chunked_answer_is_read_whole_and_its_connection_used_again():
+    target, (first, second) = exchanges([(CHUNKED, "keep"), (OK, "keep")], ["/a", "/b"])
+    assert (first.status, first.body, first.error) == (201, "hello world", "")
+    assert second.status == 200 and second.body == "ok"
+    assert target.connections == 1 and len(target.requests) == 2
+
+
+def test_an_answer_without_a_length_ends_with_its_connection_and_is_not_used_again():
+    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it"
+    target, (first, second) = exchanges([(answer, "close"), (OK, "keep")], ["/a", "/b"])
+    assert (first.status, first.body) == (200, "all of it")
+    assert second.status == 200
+    assert target.connections == 2
+
+
+def test_a_length_the_connection_cuts_short_is_an_error():
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this"
+    _, (result,) = exchanges([(answer, "close")], ["/a"])
+    assert result.status is None and result.error.startswith("ServerDisconnected")
+
+
+def test_an_informational_answer_is_passed_over():
+    answer = b"HTTP/1.1 100 Continue\r\n\r\n" + OK
+    _, (result,) = exchanges([(answer, "keep")], ["/a"])
+    assert (result.status, result.body) == (200, "ok")
+
+
+def test_only_the_first_4_kb_of_a_long_body_is_kept_and_the_rest_is_read_past():
+    body = b"a" * 5000 + b"b" * 5000
+    answer = b"HTTP/1.1 500 Oops\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    target, (first, second) = exchanges([(answer, "keep"), (OK, "keep")], ["/a", "/b"])
+    assert first.status == 500 and first.body == "a" * http.BODY_EXCERPT
+    assert second.status == 200 and target.connections == 1
+
+
+def test_repeated_headers_are_joined_and_retry_after_is_read():
+    answer = (b"HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nX-Tag: one\r\nx-tag: two\r\n"
+              b"Content-Length: 0\r\n\r\n")
+    _, (result,) = exchanges([(answer, "keep")], ["/a"])
+    assert result.status == 429 and result.retry_after == 7.0
+    assert result.headers["X-Tag"] == "one, two" and result.headers["Retry-After"] == "7"
+
+
+def test_headers_past_the_limit_are_an_error_not_a_wait():
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"p" * (http_connections.HEAD_LIMIT + 10)
+    _, (result,) = exchanges([(answer, "stall")], ["/a"])
+    assert result.status is None and "longer than" in result.error
+
+
+def test_an_answer_that_is_not_http_is_an_error():
+    _, (result,) = exchanges([(b"SMTP ready\r\n\r\n", "stall")], ["/a"])
+    assert result.status is None and result.error.startswith("BadAnswer")
+
+
+def test_a_connection_the_target_closed_while_idle_is_not_used_again():
+    target, results = exchanges([(OK, "close"), (OK, "close")], ["/a", "/b"])
+    assert [r.status for r in results] == [200, 200]
+    assert target.connections == 2
+
+
+def test_a_target_that_closes_without_answering_is_an_error():
+    _, (result,) = exchanges([(b"", "close")], ["/a"])
+    assert result.status is None and result.error.startswith("ServerDisconnected")
+
+
+def test_a_timed_out_answer_leaves_its_connection_closed():
+    half = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"
+    target, (first, second) = exchanges([(half, "stall"), (OK, "keep")], ["/a", "/b"],
+                                        timeout=0.3)
+    assert first.error == "Timed out after 0.3 s." and first.status is None
+    assert second.status == 200 and target.connections == 2
+
+
+def test_the_request_is_framed_by_the_client_not_by_the_rule():
+    headers = {"Content-Length": "999", "Transfer-Encoding": "chunked", "user-agent": "Mine/2",
+               "X-Rule": "kept"}
+    target, (result,) = exchanges([(OK, "keep")], ["/hook?a=%2F"], headers=headers,
+                                  body="héllo")
+    head, _, body = target.requests[0].partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert result.status == 200
+    assert lines[0] == "POST /hook?a=%2F HTTP/1.1"
+    assert lines[1].startswith("Host: 127.0.0.1:")
+    assert sorted(lines[2:]) == ["Content-Length: 6", "X-Rule: kept", "user-agent: Mine/2"]
+    assert body == "héllo".encode()
+
+
+@pytest.mark.parametrize("path, headers, error", [
+    ("/a", {"X-Rule": "a\r\nX-Injected: 1"}, "line break"),
+    ("/a", {"X-Rule": "a\nX-Injected: 1"}, "line break"),
+    ("/a HTTP/1.1\x0bX", {}, "control character"),
+    ("/a b", {}, "space"),
+])
+def test_a_request_that_would_split_sends_nothing(path, headers, error):
+    target, (result,) = exchanges([(OK, "keep")], [path], headers=headers)
+    assert result.refused and error in result.error
+    assert target.requests == [] and target.connections == 0
+
+
+def test_an_idle_connection_is_closed_after_its_time(monkeypatch):
+    monkeypatch.setattr(http_connections, "IDLE_SECONDS", 0.05)
+
+    async def scenario():
+        target = await RawTarget.start((OK, "keep"), (OK, "keep"))
+        await http.send_async("GET", target.url + "/a", {}, "", 2, POLICY)
+        await asyncio.sleep(0.3)
+        await http.send_async("GET", target.url + "/b", {}, "", 2, POLICY)
+        return target
+    assert asyncio.run(scenario()).connections == 2
+
+
+def _certificate(tmp_path, name):
+    """A CA's certificate file and a server's TLS context whose certificate, signed by that
+    CA, names `name` (an IP address or a host name)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def signed(subject, issuer, key, signer, extensions):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(hours=1)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    ca = signed(ca_name, ca_name, ca_key, ca_key,
+                [(x509.BasicConstraints(ca=True, path_length=None), True)])
+    try:
+        alt = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        alt = x509.DNSName(name)
+    leaf = signed(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, key,
+                  ca_key, [(x509.SubjectAlternativeName([alt]), False)])
+    ca_file, chain, key_file = tmp_path / "ca.pem", tmp_path / "chain.pem", tmp_path / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(chain, key_file)
+    return ca_file, server
+
+
+@pytest.mark.parametrize("named, trusted, outcome", [
+    ("127.0.0.1", True, 200),
+    ("127.0.0.1", False, "certificate verify failed"),
+    ("elsewhere.test", True, "certificate verify failed"),
+])
+def test_a_tls_certificate_is_checked_against_the_url(tmp_path, monkeypatch, named, trusted,
+                                                      outcome):
+    ca_file, server = _certificate(tmp_path, named)
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    else:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "none.pem"))
+    _, (result,) = exchanges([(OK, "keep")], ["/a"], tls=server)
+    if outcome == 200:
+        assert (result.status, result.body) == (200, "ok")
+    else:
+        assert result.status is None and outcome in result.error
