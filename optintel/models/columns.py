@@ -22,6 +22,20 @@ class UTCDateTime(TypeDecorator):
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect):
+        """process_bind_param, then the dialect's conversion; a timestamp given again (the rows
+        of a batch share one `now`) is converted once, not once a row and column."""
+        convert = super().bind_processor(dialect)
+        last = [(None, None)]
+
+        def process(value):
+            seen, converted = last[0]
+            if value is not seen or value is None:
+                converted = convert(value)
+                last[0] = (value, converted)
+            return converted
+        return process
+
     def process_result_value(self, value, dialect):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 

@@ -19,12 +19,15 @@ def hour_of(moment):
 def move(transitions):
     """Apply count changes for (delivery, old status or None, new status or None) transitions;
     `delivery` is anything with the Delivery columns (a row, an object or a mapping)."""
-    deltas = Counter()
+    deltas, created, hour = Counter(), None, None
     for delivery, old, new in transitions:
         if old == new:
             continue
         get = delivery.get if isinstance(delivery, dict) else partial(getattr, delivery)
-        key = (hour_of(get("created_at")), *(get(name) for name in KEY))
+        if get("created_at") is not created:  # a batch's deliveries share their creation time
+            created = get("created_at")
+            hour = hour_of(created)
+        key = (hour, *(get(name) for name in KEY))
         if old is not None:
             deltas[(*key, old)] -= 1
         if new is not None:
