@@ -1,6 +1,7 @@
 """Dispatching events: one delivery per (active or paused rule that matches, event), created once
 however often the event is dispatched, then handed to the workers; a paused rule's are held."""
 import logging
+from enum import Enum
 
 import sqlalchemy as sa
 from flask import current_app
@@ -9,13 +10,18 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
 from ..models.columns import utcnow
 from ..rules.index import current_index
-from ..sql import insert_ignoring_duplicates
+from ..sql import insert_rows
 from ..tracking_log import counts
 from .endpoint_health import HELD_NOTE
 from .executor import execute
 from .queueing import enqueue_deliveries
 
 log = logging.getLogger(__name__)
+# What a new delivery copies from its event, then from the rule that matched.
+EVENT_COLUMNS = ("event_id", "trigger", "channel", "list_id", "mailer_id", "campaign_id",
+                 "contact_md5")
+RULE_COLUMNS = ("rule_id", "action", "level", "scope_id", "host")
+EVENT_ID, RULE_ID = 0, len(EVENT_COLUMNS)
 # A paused rule's new delivery: held until the rule resumes.
 HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None, "note": HELD_NOTE}
 
@@ -38,28 +44,18 @@ def dispatch(event_ids, execute_here=False):
         db.session.rollback()
         return []
     index = current_index()
-    rows = _rows(events, index, now)
+    rows = _rows(events, index)
     if execute_here and len(rows) < batch:
         room = (batch - len(rows)) * len(events) // max(len(rows), len(events))
         if room:
             others = _take(Event.__table__.c.id.in_(_oldest_undispatched(room)), now)
             events += others
-            rows += _rows(others, index, now)
-    table = Delivery.__table__
-    if rows:
-        # Without RETURNING: the driver's own executemany, not one statement compiled per page.
-        db.session.execute(insert_ignoring_duplicates(table), rows)
-    # The deliveries of events this transaction took are the ones it created.
-    created = db.session.execute(sa.select(table.c.id, table.c.rule_id, table.c.event_id)
-                                 .where(table.c.event_id.in_([e.id for e in events]),
-                                        table.c.created_at == now)
-                                 .order_by(table.c.id)).all() if rows else []
-    by_key = {(r["rule_id"], r["event_id"]): r for r in rows}
-    counts.move([(by_key[(rule_id, event_id)], None, by_key[(rule_id, event_id)]["status"])
-                 for _, rule_id, event_id in created])
+            rows += _rows(others, index)
+    created = _insert(rows, now)
+    counts.move([(dict(zip(("created_at", *EVENT_COLUMNS, *RULE_COLUMNS), (now, *values))), None,
+                  status) for _, values, status in created])
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
-    pending = [row.id for row in created
-               if by_key[(row.rule_id, row.event_id)]["status"] == DeliveryStatus.PENDING]
+    pending = [id_ for id_, _, status in created if status == DeliveryStatus.PENDING]
     if execute_here and 0 < len(pending) <= batch:
         # No second trip through the queue, and one commit: the deliveries with their claim
         # and started attempts. Should this job die first, the events are dispatched again
@@ -68,7 +64,7 @@ def dispatch(event_ids, execute_here=False):
     else:
         db.session.commit()
         enqueue_deliveries(pending)
-    return [row.id for row in created]
+    return [id_ for id_, _, _ in created]
 
 
 def _take(which, now):
@@ -89,16 +85,39 @@ def _oldest_undispatched(limit):
         .limit(limit).with_for_update(skip_locked=True)).all()
 
 
-def _rows(events, index, now):
-    """The delivery rows of events: one per rule that matches an event."""
+def _rows(events, index):
+    """(held, values of EVENT_COLUMNS and RULE_COLUMNS) of the deliveries of events: one per
+    rule that matches an event."""
     rows = []
     for event in events:
-        copied = {"event_id": event.id, "trigger": event.trigger, "channel": event.channel,
-                  "list_id": event.list_id, "mailer_id": event.mailer_id,
-                  "campaign_id": event.campaign_id, "contact_md5": event.contact_md5}
-        # Every row has the same keys: they are the parameters of one executemany.
-        rows += [{**copied, "rule_id": match.rule_id, "action": match.action,
-                  "level": match.level, "scope_id": match.scope_id, "host": match.host,
-                  "attempts": 0, "created_at": now, "updated_at": now,
-                  **(HELD if match.held else _pending(now))} for match in index.match(event)]
+        copied = tuple(_plain(value) for value in (
+            event.id, event.trigger, event.channel, event.list_id, event.mailer_id,
+            event.campaign_id, event.contact_md5))
+        rows += [(match.held, copied + (match.rule_id, _plain(match.action), _plain(match.level),
+                                        match.scope_id, match.host))
+                 for match in index.match(event)]
     return rows
+
+
+def _insert(rows, now):
+    """Insert the delivery rows that are not there yet (a delivery per rule and event); the
+    (id, values, status) of those inserted, by id. The rows as they are, the values a status
+    and the batch share converted once."""
+    created = []
+    for held, constants in ((False, _pending(now)), (True, HELD)):
+        by_key = {(values[RULE_ID], values[EVENT_ID]): values
+                  for is_held, values in rows if is_held == held}
+        if not by_key:
+            continue
+        inserted = insert_rows(Delivery.__table__,
+                               {**constants, "attempts": 0, "created_at": now, "updated_at": now},
+                               (*EVENT_COLUMNS, *RULE_COLUMNS), list(by_key.values()),
+                               returning=("id", "rule_id", "event_id"), ignore_duplicates=True)
+        created += [(id_, by_key[(rule_id, event_id)], constants["status"])
+                    for id_, rule_id, event_id in inserted]
+    return sorted(created)
+
+
+def _plain(value):
+    """An enum member as its value: the rows go to the driver as they are."""
+    return value.value if isinstance(value, Enum) else value
