@@ -1,5 +1,18 @@
-"""Connection settings that make SQLite safe for a web server and workers side by side."""
+"""Connection settings that make SQLite safe for a web server and workers side by side, and its
+writers quick to take turns."""
+import fcntl
+import re
+import sqlite3
+import time
+
 import sqlalchemy as sa
+
+# A statement that makes a transaction a writer (Python's sqlite3 begins one before it).
+WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+# How often a writer waiting for its turn looks again, and for how long before it leaves the
+# wait to SQLite's own busy timeout.
+TURN_POLL_SECONDS = 0.0005
+TURN_WAIT_SECONDS = 10.0
 
 
 def init_app(app, db):
@@ -7,6 +20,17 @@ def init_app(app, db):
         engine = db.engine
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        turns = f"{database}-writers.lock"
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _taking_turns(_dialect, _record, _args, params):
+            params["factory"] = TurnTakingConnection
+
+        @sa.event.listens_for(engine, "connect")
+        def _turns(dbapi_connection, _record):
+            dbapi_connection.turns = WriterTurns(turns)
 
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
@@ -16,3 +40,84 @@ def init_app(app, db):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+class WriterTurns:
+    """One connection's hold on the turn of the database's writers: an exclusive flock on a
+    file beside the database, taken before a transaction's first write and given back once it
+    commits or rolls back. SQLite lets one writer at a time and makes the others wait by
+    sleeping ever longer (up to 100 ms a time) whatever the first one does; a writer waiting
+    here takes its turn within TURN_POLL_SECONDS of the last one's commit. Should the turn not
+    come in TURN_WAIT_SECONDS, the writer goes on without it, to SQLite's own wait."""
+
+    def __init__(self, path):
+        self.file = open(path, "a+b")  # noqa: SIM115 — held as long as the connection
+        self.held = False
+
+    def take(self):
+        deadline = None
+        while not self.held:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held = True
+            except BlockingIOError:
+                now = time.monotonic()
+                deadline = deadline or now + TURN_WAIT_SECONDS
+                if now >= deadline:
+                    return
+                time.sleep(TURN_POLL_SECONDS)
+
+    def give_back(self):
+        if self.held:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+            self.held = False
+
+    def close(self):
+        self.give_back()
+        self.file.close()
+
+
+class TurnTakingCursor(sqlite3.Cursor):
+    def execute(self, sql, parameters=()):
+        self.connection.before(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql, parameters):
+        self.connection.before(sql)
+        return super().executemany(sql, parameters)
+
+
+class TurnTakingConnection(sqlite3.Connection):
+    """A sqlite3 connection whose writes wait for the writers' turn (WriterTurns)."""
+
+    turns = None
+
+    def cursor(self, factory=TurnTakingCursor):
+        return super().cursor(factory)
+
+    def before(self, sql):
+        if self.turns is not None and not self.turns.held and WRITES.match(sql):
+            self.turns.take()
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self.turns is not None:
+                self.turns.close()
+
+    def _give_back(self):
+        if self.turns is not None and not self.in_transaction:
+            self.turns.give_back()
