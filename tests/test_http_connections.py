@@ -12,13 +12,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from optintel.actions import http, http_connections
+from optintel.actions import http, http_connections, sending_loop
 from optintel.actions.target_policy import TargetPolicy
 
 POLICY = TargetPolicy.from_settings(True, "")
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 CHUNKED = (b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
            b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+
+
+@pytest.fixture(autouse=True)
+def fresh_pools(monkeypatch):
+    """Each test's connections (and TLS trust) of their own, on the process's sending loop."""
+    monkeypatch.setattr(http, "_pools", {})
 
 
 class RawTarget:
@@ -58,7 +64,8 @@ class RawTarget:
 
 
 def exchanges(script, paths, tls=None, timeout=2, **request):
-    """Start a RawTarget with `script`, POST to each path in turn; (target, results)."""
+    """Start a RawTarget with `script`, POST to each path in turn on the sending loop, as an
+    attempt does; (target, results)."""
     async def scenario():
         target = await RawTarget.start(*script, tls=tls)
         results = [await http.send_async(request.get("method", "POST"), target.url + path,
@@ -67,7 +74,7 @@ def exchanges(script, paths, tls=None, timeout=2, **request):
                    for path in paths]
         target.server.close()
         return target, results
-    return asyncio.run(scenario())
+    return sending_loop.run(scenario())
 
 
 def test_a_chunked_answer_is_read_whole_and_its_connection_used_again():
@@ -178,7 +185,7 @@ def test_an_idle_connection_is_closed_after_its_time(monkeypatch):
         await asyncio.sleep(0.3)
         await http.send_async("GET", target.url + "/b", {}, "", 2, POLICY)
         return target
-    assert asyncio.run(scenario()).connections == 2
+    assert sending_loop.run(scenario()).connections == 2
 
 
 def _certificate(tmp_path, name):
