@@ -1,11 +1,14 @@
 """Fixtures: a migrated database (SQLite, or PostgreSQL from TEST_DATABASE_URL), a real
 redis-server on a free port, real RQ worker processes, logged-in test clients, and an HTTP sink
 and an SMTP server on loopback for the actions."""
+import datetime
 import html
+import ipaddress
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from argon2 import PasswordHasher
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import g
 from redis import Redis
 from redis.exceptions import RedisError
@@ -611,6 +618,39 @@ class SmtpServer:
         user, password = auth_data.login.decode(), auth_data.password.decode()
         self.logins.append(user)
         return AuthResult(success=self.credentials.get(user) == password)
+
+
+def tls_certificates(tmp_path, name="localhost"):
+    """A test CA's certificate file and a server's TLS context whose certificate, signed by that
+    CA, names `name` only (an IP address or a host name)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def signed(subject, issuer, key, signer, extension, critical):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(hours=1))
+                .add_extension(extension, critical=critical).sign(signer, hashes.SHA256()))
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Opt-Intel test CA")])
+    ca = signed(ca_name, ca_name, ca_key, ca_key, x509.BasicConstraints(ca=True, path_length=None),
+                True)
+    try:
+        alt = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        alt = x509.DNSName(name)
+    leaf = signed(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, key, ca_key,
+                  x509.SubjectAlternativeName([alt]), False)
+    ca_file, chain, key_file = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(chain, key_file)
+    return ca_file, server
 
 
 @pytest.fixture

@@ -2,18 +2,12 @@
 exactly the bytes each test gives: how an answer is framed, when its connection is used again,
 and what is refused before anything is sent."""
 import asyncio
-import datetime
-import ipaddress
-import ssl
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from optintel.actions import http, http_connections, sending_loop
 from optintel.actions.target_policy import TargetPolicy
+from tests.conftest import tls_certificates
 
 POLICY = TargetPolicy.from_settings(True, "")
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -188,41 +182,6 @@ def test_an_idle_connection_is_closed_after_its_time(monkeypatch):
     assert sending_loop.run(scenario()).connections == 2
 
 
-def _certificate(tmp_path, name):
-    """A CA's certificate file and a server's TLS context whose certificate, signed by that
-    CA, names `name` (an IP address or a host name)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def signed(subject, issuer, key, signer, extensions):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(hours=1)))
-        for extension, critical in extensions:
-            builder = builder.add_extension(extension, critical=critical)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
-    ca = signed(ca_name, ca_name, ca_key, ca_key,
-                [(x509.BasicConstraints(ca=True, path_length=None), True)])
-    try:
-        alt = x509.IPAddress(ipaddress.ip_address(name))
-    except ValueError:
-        alt = x509.DNSName(name)
-    leaf = signed(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, key,
-                  ca_key, [(x509.SubjectAlternativeName([alt]), False)])
-    ca_file, chain, key_file = tmp_path / "ca.pem", tmp_path / "chain.pem", tmp_path / "key.pem"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(chain, key_file)
-    return ca_file, server
-
-
 @pytest.mark.parametrize("named, trusted, outcome", [
     ("127.0.0.1", True, 200),
     ("127.0.0.1", False, "certificate verify failed"),
@@ -230,7 +189,7 @@ def _certificate(tmp_path, name):
 ])
 def test_a_tls_certificate_is_checked_against_the_url(tmp_path, monkeypatch, named, trusted,
                                                       outcome):
-    ca_file, server = _certificate(tmp_path, named)
+    ca_file, server = tls_certificates(tmp_path, named)
     if trusted:
         monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
     else:

@@ -1,16 +1,10 @@
 """SMTP email under the target policy, as Ping URL and Slack: a custom host and the project's
 default connection are resolved, every address checked, and the checked address connected to
 (TLS still verifying the host name); a refused target is refused before any connection."""
-import datetime
 import socket
-import ssl
 
 import pytest
 from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from optintel import secrets
 from optintel.actions.base import Work
@@ -18,7 +12,7 @@ from optintel.actions.smtp import SmtpEmail
 from optintel.actions.target_policy import TargetPolicy
 from optintel.models import DeliveryStatus
 
-from conftest import SmtpServer, free_port
+from conftest import SmtpServer, free_port, tls_certificates
 from test_pipeline_faults import add_emails, attempts_of, project_settings, settled
 
 MESSAGE = {"from": "alerts@optintel.example", "to": ["dpo@example.com"],
@@ -103,38 +97,11 @@ def test_allowed_networks_let_custom_and_default_smtp_through(
 
 # TLS: the checked address is connected to, the certificate is verified against the host name.
 
-def _certificates(tmp_path):
-    """A CA (its PEM file) and a server certificate it signed for the name localhost only."""
-    def name(text):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("Opt-Intel test CA"))
-          .issuer_name(name("Opt-Intel test CA")).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(name("localhost")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(2).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    ca_file, cert_file, key_file = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-    return ca_file, context
-
-
 @pytest.fixture(params=["starttls", "tls"])
 def tls_smtp_server(request, tmp_path, monkeypatch):
     """(security, SmtpServer) speaking STARTTLS or TLS with a certificate for localhost, which
     the process trusts through SSL_CERT_FILE."""
-    ca_file, context = _certificates(tmp_path)
+    ca_file, context = tls_certificates(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
     server = SmtpServer()
     tls = {"tls_context": context} if request.param == "starttls" else {"ssl_context": context}

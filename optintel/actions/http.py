@@ -13,6 +13,7 @@ from .http_connections import BadAnswer, Pool
 from .target_policy import RefusedTarget, resolve_async
 
 BODY_EXCERPT = 4096
+DEFAULT_PORTS = {"http": 80, "https": 443}
 # The headers that frame a request are the client's own: a rule's are left out.
 FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 _pools = {}
@@ -56,7 +57,7 @@ async def send_async(method, url, headers, body, timeout, policy):
     parts = urlsplit(url)
     scheme, host = parts.scheme, parts.hostname
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port or DEFAULT_PORTS.get(scheme)
         request = _request(method, parts, port, headers, body)
     except ValueError as exc:
         return HttpResult(error=str(exc), refused=True)
@@ -71,23 +72,25 @@ async def send_async(method, url, headers, body, timeout, policy):
         return HttpResult(error=f"Timed out after {timeout} s.")
     except (BadAnswer, OSError) as exc:
         return HttpResult(error=f"{type(exc).__name__}: {exc}")
+    # A header sent more than once is one, its values joined, spelled as it came first.
     received = {}
     for name, value in answer.headers:
         received.setdefault(name.lower(), (name, []))[1].append(value)
+    retry_after = received.get("retry-after")
     return HttpResult(status=answer.status,
                       headers={name: ", ".join(values) for name, values in received.values()},
                       body=answer.excerpt.decode("utf-8", "replace"),
-                      retry_after=retry_after_seconds(received.get("retry-after", ("", [""]))[1][0]))
+                      retry_after=retry_after_seconds(retry_after[1][0] if retry_after else None))
 
 
 def _request(method, parts, port, headers, body):
     """The bytes of a request: the URL's path and query as written (its escapes are the rule's),
     the rule's headers over the client's Host and User-Agent, the body with its length."""
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         # Its text would be the URL, which may hold credentials.
         raise ValueError("The URL cannot be sent.")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    if port != (443 if parts.scheme == "https" else 80):
+    if port != DEFAULT_PORTS[parts.scheme]:
         host = f"{host}:{port}"
     fields = {"host": ("Host", host), "user-agent": ("User-Agent", "Opt-Intel-Event-Tracking/1.0")}
     for name, value in headers.items():

@@ -136,9 +136,10 @@ class _Connection(asyncio.Protocol):
 class Pool:
     """The connections of one loop, idle ones by (scheme, address, port, host)."""
 
-    def __init__(self, ssl_context=None):
+    def __init__(self):
         self._idle = {}
-        self._ssl_context = ssl_context
+        # Made on the first https request: it reads the trusted certificates then.
+        self._ssl_context = None
 
     async def request(self, scheme, address, port, host, request, excerpt_limit):
         """Send the bytes of one request to `address` (a TLS certificate is checked against
@@ -167,12 +168,6 @@ class Pool:
         else:
             connection.close()
         return answer
-
-    def close(self):
-        for connections in self._idle.values():
-            for connection in connections:
-                connection.close()
-        self._idle.clear()
 
     def _take(self, key):
         connections = self._idle.get(key)
