@@ -44,6 +44,12 @@ def among(column, values):
     return column.in_(values)
 
 
+def unindexed(column):
+    """The column's value as text in an expression that no index serves: for a condition that
+    should only filter the rows that another one finds, whatever the planner believes."""
+    return sa.type_coerce(column, sa.String) + ""
+
+
 def plain_rows(query):
     """The rows of a SELECT as tuples straight from the driver, in the session's transaction:
     for reading a whole list (downloads), whose columns need no conversion, without
@@ -160,7 +166,7 @@ def update_by_id(table, rows):
             single.append(row)
     for values, ids in alike.items():
         if len(ids) > 1:
-            db.session.execute(sa.update(table).where(table.c.id.in_(ids)).values(dict(values)))
+            db.session.execute(sa.update(table).where(among(table.c.id, ids)).values(dict(values)))
         else:
             single.append({"id": ids[0], **dict(values)})
     if single:

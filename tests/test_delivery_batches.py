@@ -16,7 +16,7 @@ from optintel.deliveries.dispatch import dispatch
 from optintel.deliveries.executor import execute
 from optintel.extensions import db
 from optintel.keys import EXTENSION, Keyring
-from optintel.models import Attempt, Delivery, DeliveryStatus
+from optintel.models import Attempt, Delivery, DeliveryStatus, RuleStatus, TrackingRule
 from optintel.queue import DELIVERIES_QUEUE, queue
 from tests.conftest import fresh, wait_for
 
@@ -121,6 +121,26 @@ def test_a_worker_attempts_a_small_dispatch_without_a_delivery_job(app, api, htt
     # Never handed to the deliveries queue: the dispatch job attempted them.
     assert [d.enqueued_at for d in fresh(sa.select(Delivery))] == [None, None]
     assert len(http_sink.received("/hook")) == 2
+
+
+def test_a_claimed_delivery_not_attempted_keeps_its_count_of_attempts(app, http_sink, make_list,
+                                                                     make_rule):
+    rules = [make_rule("ping_url", ping(f"{http_sink.url}/hook/{n}")) for n in range(3)]
+    ids = dispatch(add_contacts(make_list(), ["a@example.com"], Origin("api")).event_ids)
+    by_rule = {d.rule_id: d.id for d in fresh(sa.select(Delivery))}
+    # Two earlier attempts each; then one rule is paused and one disabled before they run.
+    set_deliveries(ids, attempts=2, status=DeliveryStatus.RETRYING)
+    table = TrackingRule.__table__
+    for rule_id, status in ((rules[1], RuleStatus.PAUSED), (rules[2], RuleStatus.DISABLED)):
+        db.session.execute(sa.update(table).where(table.c.id == rule_id).values(status=status))
+    db.session.commit()
+
+    assert execute(ids, fill_batch=True) == 1
+    rows = {d.id: d for d in fresh(sa.select(Delivery))}
+    assert [(rows[by_rule[r]].status, rows[by_rule[r]].attempts) for r in rules] == [
+        (DeliveryStatus.SUCCEEDED, 3), (DeliveryStatus.HELD, 2), (DeliveryStatus.SKIPPED, 2)]
+    assert [(a.delivery_id, a.number) for a in fresh(sa.select(Attempt))] == [
+        (by_rule[rules[0]], 3)]
 
 
 def _one_delivery(opt_out_list, email):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Attempt, AttemptState, Delivery, DeliveryStatus
 from ..models.columns import utcnow
-from ..sql import insert_rows, update_by_id
+from ..sql import among, insert_rows, update_by_id
 from ..tracking_log import counts
 from . import endpoint_health
 from .retries import after_failure
@@ -18,20 +18,17 @@ NOT_YET = {"state": AttemptState.STARTED, "duration_ms": 0, "succeeded": False, 
 
 
 def start(deliveries):
-    """Record an attempt of each delivery as started and count it, and commit the caller's
-    transaction (the batch's claim with them) before anything is sent; returns
+    """Record an attempt of each claimed delivery (counted by its claim) as started, and commit
+    the caller's transaction (the batch's claim with them) before anything is sent; returns
     {delivery id: (attempt id, number)}."""
     if not deliveries:
         db.session.commit()
         return {}
-    numbers = {d.id: d.attempts + 1 for d in deliveries}
-    table = Delivery.__table__
+    numbers = {d.id: d.attempts for d in deliveries}
     # A batch holds a delivery once: its attempt is known by the delivery's id.
     started = insert_rows(Attempt.__table__, {**NOT_YET, "started_at": utcnow()},
                           ("delivery_id", "number"), list(numbers.items()),
                           returning=("id", "delivery_id"))
-    db.session.execute(sa.update(table).where(table.c.id.in_(list(numbers)))
-                       .values(attempts=table.c.attempts + 1))
     db.session.commit()
     return {delivery_id: (attempt_id, numbers[delivery_id]) for attempt_id, delivery_id in started}
 
@@ -41,27 +38,27 @@ def interrupt(delivery_ids):
     caller's transaction: their worker stopped while they were sent."""
     table = Attempt.__table__
     db.session.execute(sa.update(table)
-                       .where(table.c.delivery_id.in_(delivery_ids),
+                       .where(among(table.c.delivery_id, delivery_ids),
                               table.c.state == AttemptState.STARTED)
                        .values(state=AttemptState.INTERRUPTED, error=INTERRUPTED))
 
 
 def withdraw(started, delivery_ids):
     """Remove the started attempts of these deliveries (`started` as start returned it), never
-    sent after all, and their count, in the caller's transaction."""
+    sent after all, and give back their count, in the caller's transaction."""
     if not delivery_ids:
         return
     attempts, deliveries = Attempt.__table__, Delivery.__table__
     db.session.execute(sa.delete(attempts).where(
-        attempts.c.id.in_([started[d][0] for d in delivery_ids])))
-    db.session.execute(sa.update(deliveries).where(deliveries.c.id.in_(delivery_ids))
+        among(attempts.c.id, [started[d][0] for d in delivery_ids])))
+    db.session.execute(sa.update(deliveries).where(among(deliveries.c.id, delivery_ids))
                        .values(attempts=deliveries.c.attempts - 1))
 
 
 def record(outcomes, skipped, delays, started, events, thresholds):
     """Complete the started attempts (`started` as start returned it) of (delivery, Outcome)
     pairs with their outcome, set the deliveries' new state, and mark the (delivery, reason)
-    pairs skipped, in one transaction; the attempts count against their rules (endpoint_health,
+    pairs skipped (giving back the count of their claim), in one transaction; the attempts count against their rules (endpoint_health,
     given the batch's {event id: event row} and pausing Thresholds)."""
     now = utcnow()
     rows, changes, by_id = [], [], {}
@@ -90,7 +87,7 @@ def record(outcomes, skipped, delays, started, events, thresholds):
         by_id[delivery.id] = delivery
         changes.append({"id": delivery.id, "status": DeliveryStatus.SKIPPED, "note": note,
                         "lease_until": None, "next_attempt_at": None, "updated_at": now,
-                        "attempts": delivery.attempts,
+                        "attempts": delivery.attempts - 1,
                         "last_response_status": delivery.last_response_status})
     update_by_id(Attempt.__table__, rows)
     # Endpoint health: count the attempts against their rules; a paused rule's are held.

@@ -181,11 +181,12 @@ def observe(outcomes):
 
 def postpone(waiting):
     """Give the waiting deliveries back, due when their host's cool-off ends, in the caller's
-    transaction: their status and attempts stay, their lease is let go."""
+    transaction: their status stays, their lease is let go and the count of their claim given
+    back."""
     if not waiting:
         return
     update_by_id(Delivery.__table__, [{
-        "id": delivery.id, "lease_until": None,
+        "id": delivery.id, "lease_until": None, "attempts": delivery.attempts - 1,
         "next_attempt_at": datetime.fromtimestamp(verdict.until, timezone.utc),
         "note": (f"Waiting: {delivery.host} failed {verdict.failures} times in a row; it is "
                  f"tried again from "

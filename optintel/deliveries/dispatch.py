@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
 from ..models.columns import utcnow
 from ..rules.index import current_index
-from ..sql import insert_rows
+from ..sql import among, insert_rows
 from ..tracking_log import counts
 from .endpoint_health import HELD_NOTE
 from .executor import execute
@@ -39,7 +39,7 @@ def dispatch(event_ids, execute_here=False):
     new delivery ids. Under a backlog a job then dispatches a batch's worth, not its own few
     events, and the jobs whose events it took end at once."""
     now, batch = utcnow(), current_app.config["OPTINTEL_DELIVERY_BATCH"]
-    events = _take(Event.__table__.c.id.in_(event_ids), now)
+    events = _take(among(Event.__table__.c.id, event_ids), now)
     if not events:
         db.session.rollback()
         return []
@@ -48,7 +48,7 @@ def dispatch(event_ids, execute_here=False):
     if execute_here and len(rows) < batch:
         room = (batch - len(rows)) * len(events) // max(len(rows), len(events))
         if room:
-            others = _take(Event.__table__.c.id.in_(_oldest_undispatched(room)), now)
+            others = _take(among(Event.__table__.c.id, _oldest_undispatched(room)), now)
             events += others
             rows += _rows(others, index)
     created = _insert(rows, now)

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus, RuleStatus, TrackingRule
 from ..models.columns import UTCDateTime
 from ..rules.index import rules_changed
+from ..sql import among
 from ..tracking_log import counts
 from ..tracking_log.masking import mask_within
 from . import pause_notices
@@ -145,17 +146,19 @@ def _pause(rule_id, reason, now):
     return bool(paused)
 
 
-def hold(where):
-    """Hold the in-flight deliveries matching `where` (their lease let go), in the caller's
-    transaction; returns their ids."""
+def hold(where, **values):
+    """Hold the in-flight deliveries matching `where` (their lease let go, `values` set too), in
+    the caller's transaction; returns their ids."""
     return counts.change_status(where, DeliveryStatus.in_flight_statuses(), DeliveryStatus.HELD,
-                                next_attempt_at=None, lease_until=None, note=HELD_NOTE)
+                                next_attempt_at=None, lease_until=None, note=HELD_NOTE, **values)
 
 
 def hold_claimed(deliveries):
-    """Hold deliveries a worker claimed whose rule is paused; none is attempted."""
+    """Hold deliveries a worker claimed whose rule is paused; none is attempted (the count of
+    their claim is given back)."""
     if deliveries:
-        hold([Delivery.__table__.c.id.in_([d.id for d in deliveries])])
+        table = Delivery.__table__
+        hold([among(table.c.id, [d.id for d in deliveries])], attempts=table.c.attempts - 1)
 
 
 def track(outcomes, changes, events, thresholds, now):

@@ -20,6 +20,7 @@ from ..models import Delivery, Event, ProjectSettings, RuleStatus, TrackingRule
 from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..server_log import log_failure
+from ..sql import among
 from . import attempts, circuit_breaker, endpoint_health, leases, rule_settings
 
 log = logging.getLogger(__name__)
@@ -150,13 +151,13 @@ def _rows(ids):
     """(deliveries, {event id: event}, {rule id: rule}) of the claimed ids, as rows."""
     table, events, rules = Delivery.__table__, Event.__table__, TrackingRule.__table__
     deliveries = db.session.execute(sa.select(*(table.c[name] for name in DELIVERY_COLUMNS))
-                                    .where(table.c.id.in_(ids)).order_by(table.c.id)).all()
+                                    .where(among(table.c.id, ids)).order_by(table.c.id)).all()
     # Plain dicts, read by every delivery of the event (a row mapping builds its keys anew).
     event_rows = {row["id"]: dict(row) for row in db.session.execute(
-        sa.select(events).where(events.c.id.in_({d.event_id for d in deliveries}))).mappings()}
+        sa.select(events).where(among(events.c.id, {d.event_id for d in deliveries}))).mappings()}
     rule_rows = {row.id: row for row in db.session.execute(
         sa.select(*(rules.c[name] for name in RULE_COLUMNS))
-        .where(rules.c.id.in_({d.rule_id for d in deliveries if d.rule_id})))}
+        .where(among(rules.c.id, {d.rule_id for d in deliveries if d.rule_id})))}
     return deliveries, event_rows, rule_rows
 
 

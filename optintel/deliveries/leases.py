@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus
 from ..models.columns import utcnow
 from ..server_log import log_failure
+from ..sql import among, unindexed
 from . import attempts
 
 log = logging.getLogger(__name__)
@@ -29,29 +30,39 @@ def claim(delivery_ids, up_to=0):
     """Take the deliveries among these ids that are due and not leased by a live worker and, up to
     `up_to` in all, any other due ones, those due first first (as the reconciler would hand them
     out), in the caller's transaction, which commits it with their started attempts; returns
-    their ids. An attempt of theirs left without an outcome (its worker died) is marked
-    interrupted."""
+    their ids. Each claimed delivery's attempt is counted now (one UPDATE, not a second one with
+    the started attempts); one that is not attempted after all gives it back. An attempt of theirs
+    left without an outcome (its worker died) is marked interrupted."""
     now = utcnow()
     table = Delivery.__table__
-    free = [table.c.status.in_(DeliveryStatus.in_flight_statuses()),
-            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now)]
-    take = (sa.update(table).values(lease_until=_lease_end(now))
-            .returning(table.c.id, table.c.attempts))
-    claimed = db.session.execute(take.where(
-        table.c.id.in_(delivery_ids), table.c.next_attempt_at <= now + timedelta(seconds=1),
-        *free)).all() if delivery_ids else []
+    claimed = _take(now, among(table.c.id, delivery_ids),
+                    table.c.next_attempt_at <= now + timedelta(seconds=1)) if delivery_ids else []
     if len(claimed) < up_to:
         due = _next_due(now, up_to - len(claimed))
         if due:
-            claimed += db.session.execute(take.where(table.c.id.in_(due), *free)).all()
+            claimed += _take(now, among(table.c.id, due))
     # Only a delivery attempted before can have an attempt left without its outcome.
-    tried = [row.id for row in claimed if row.attempts]
+    tried = [row.id for row in claimed if row.attempts > 1]
     if tried:
         attempts.interrupt(tried)
     ids = [row.id for row in claimed]
     with _lock:
         _leased.update(ids)
     return ids
+
+
+def _take(now, *where):
+    """Lease the free in-flight deliveries matching `where` (their ids) and count their attempt;
+    their (id, attempts) rows. The status is compared in an expression that no index serves, so
+    that the rows are found by their ids: PostgreSQL's statistics lag behind a sudden backlog,
+    and believing in-flight deliveries rare its planner would scan every one of them instead."""
+    table = Delivery.__table__
+    return db.session.execute(
+        sa.update(table)
+        .where(*where, unindexed(table.c.status).in_(DeliveryStatus.in_flight_statuses()),
+               sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+        .values(lease_until=_lease_end(now), attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.attempts)).all()
 
 
 def _next_due(now, limit):
@@ -86,7 +97,7 @@ def release(delivery_ids):
     if delivery_ids:
         table = Delivery.__table__
         db.session.execute(sa.update(table)
-                           .where(table.c.id.in_(delivery_ids), table.c.lease_until.is_not(None))
+                           .where(among(table.c.id, delivery_ids), table.c.lease_until.is_not(None))
                            .values(lease_until=utcnow()))
 
 
@@ -101,7 +112,7 @@ def renew():
     table = Delivery.__table__
     # Only leases still running: one that ended (outcome recorded, released) stays ended.
     renewed = db.session.execute(sa.update(table)
-                                 .where(table.c.id.in_(leased), table.c.lease_until > now)
+                                 .where(among(table.c.id, leased), table.c.lease_until > now)
                                  .values(lease_until=_lease_end(now))).rowcount
     db.session.commit()
     return renewed

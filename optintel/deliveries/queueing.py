@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Delivery
 from ..models.columns import utcnow
 from ..queue import DELIVERIES_QUEUE, queue
+from ..sql import among
 
 log = logging.getLogger(__name__)
 EXECUTE_JOB = "optintel.jobs.execute_deliveries"
@@ -34,6 +35,6 @@ def enqueue_deliveries(delivery_ids):
                     len(delivery_ids), exc)
         return 0
     table = Delivery.__table__
-    db.session.execute(sa.update(table).where(table.c.id.in_(handed)).values(enqueued_at=utcnow()))
+    db.session.execute(sa.update(table).where(among(table.c.id, handed)).values(enqueued_at=utcnow()))
     db.session.commit()
     return len(handed)

@@ -1,0 +1,74 @@
+"""PostgreSQL under a sudden backlog: its statistics still say that in-flight deliveries are rare
+(autovacuum analyses a large table long after), yet a worker's claim finds its deliveries by
+their ids instead of scanning every in-flight one; and the deliveries' pages keep room for the
+updates of a delivery's life. SQLite plans without statistics: these run on PostgreSQL only."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from optintel.contact_changes import Origin, add_contacts
+from optintel.deliveries import leases
+from optintel.deliveries.dispatch import dispatch
+from optintel.extensions import db
+from optintel.models import Delivery, DeliveryStatus
+from optintel.models.columns import utcnow
+
+BACKLOG = 3000
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner and storage")
+
+
+def statements_of(call):
+    """(result of call(), [(SQL, parameters)] it sent)."""
+    sent = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany):
+        sent.append((statement, parameters))
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        return call(), sent
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_claim_takes_its_deliveries_by_id_in_a_backlog_the_statistics_do_not_know(
+        app, make_list, make_rule):
+    make_rule("ping_url", {"method": "POST", "url": "https://hooks.example.com/x",
+                           "content_type": "json", "body": "{}"})
+    ids = dispatch(add_contacts(make_list(), [f"p{i}@example.com" for i in range(BACKLOG)],
+                                Origin("api")).event_ids)
+    assert len(ids) == BACKLOG
+    table = Delivery.__table__
+    # What the statistics know: every delivery settled.
+    db.session.execute(sa.update(table).values(status=DeliveryStatus.SUCCEEDED,
+                                               next_attempt_at=None))
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE deliveries"))
+    db.session.commit()
+    # Then a backlog, not analysed yet.
+    db.session.execute(sa.update(table).values(status=DeliveryStatus.PENDING,
+                                               next_attempt_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+
+    claimed, sent = statements_of(lambda: leases.claim(ids[:50]))
+    assert sorted(claimed) == ids[:50]
+    takes = [(sql, parameters) for sql, parameters in sent
+             if sql.startswith("UPDATE deliveries SET") and "lease_until=" in sql.split("WHERE")[0]]
+    assert len(takes) == 1
+    plan = "\n".join(row[0] for row in db.session.connection().exec_driver_sql(
+        "EXPLAIN " + takes[0][0], takes[0][1]))
+    db.session.rollback()
+    assert "pk_deliveries" in plan, plan
+    assert "ix_deliveries_status_id" not in plan and "ix_deliveries_due" not in plan, plan
+
+
+def test_the_deliveries_and_attempts_pages_keep_room_for_updates(app):
+    options = dict(db.session.execute(sa.text(
+        "SELECT relname, reloptions FROM pg_class "
+        "WHERE relname IN ('deliveries', 'attempts')")).all())
+    assert options == {"deliveries": ["fillfactor=70"], "attempts": ["fillfactor=70"]}
