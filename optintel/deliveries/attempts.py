@@ -58,8 +58,9 @@ def withdraw(started, delivery_ids):
 def record(outcomes, skipped, delays, started, events, thresholds):
     """Complete the started attempts (`started` as start returned it) of (delivery, Outcome)
     pairs with their outcome, set the deliveries' new state, and mark the (delivery, reason)
-    pairs skipped (giving back the count of their claim), in one transaction; the attempts count against their rules (endpoint_health,
-    given the batch's {event id: event row} and pausing Thresholds)."""
+    pairs skipped (giving back the count of their claim), in one transaction; the attempts
+    count against their rules (endpoint_health, given the batch's {event id: event row} and
+    pausing Thresholds)."""
     now = utcnow()
     rows, changes, by_id = [], [], {}
     for delivery, outcome in outcomes:

@@ -30,9 +30,9 @@ def claim(delivery_ids, up_to=0):
     """Take the deliveries among these ids that are due and not leased by a live worker and, up to
     `up_to` in all, any other due ones, those due first first (as the reconciler would hand them
     out), in the caller's transaction, which commits it with their started attempts; returns
-    their ids. Each claimed delivery's attempt is counted now (one UPDATE, not a second one with
-    the started attempts); one that is not attempted after all gives it back. An attempt of theirs
-    left without an outcome (its worker died) is marked interrupted."""
+    their ids. The claim counts each delivery's attempt; one not attempted after all gives the
+    count back. An attempt of theirs left without an outcome (its worker died) is marked
+    interrupted."""
     now = utcnow()
     table = Delivery.__table__
     claimed = _take(now, among(table.c.id, delivery_ids),

@@ -35,6 +35,7 @@ def enqueue_deliveries(delivery_ids):
                     len(delivery_ids), exc)
         return 0
     table = Delivery.__table__
-    db.session.execute(sa.update(table).where(among(table.c.id, handed)).values(enqueued_at=utcnow()))
+    db.session.execute(sa.update(table).where(among(table.c.id, handed))
+                       .values(enqueued_at=utcnow()))
     db.session.commit()
     return len(handed)
