@@ -1,4 +1,5 @@
 """SQL that differs between SQLite and PostgreSQL, written once."""
+from contextlib import contextmanager
 from functools import lru_cache
 from itertools import chain
 
@@ -48,6 +49,20 @@ def unindexed(column):
     """The column's value as text in an expression that no index serves: for a condition that
     should only filter the rows that another one finds, whatever the planner believes."""
     return sa.type_coerce(column, sa.String) + ""
+
+
+@contextmanager
+def in_index_order():
+    """For statements that should read an index in its order, a batch's worth (the next due
+    deliveries): on PostgreSQL, without bitmap scans, in the caller's transaction. With
+    statistics that lag behind a backlog its planner would otherwise read every matching row and
+    sort them."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        db.session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    yield
+    if postgresql:
+        db.session.execute(sa.text("SET LOCAL enable_bitmapscan TO DEFAULT"))
 
 
 def plain_rows(query):

@@ -1,7 +1,8 @@
 """PostgreSQL under a sudden backlog: its statistics still say that in-flight deliveries are rare
 (autovacuum analyses a large table long after), yet a worker's claim finds its deliveries by
-their ids instead of scanning every in-flight one; and the deliveries' pages keep room for the
-updates of a delivery's life. SQLite plans without statistics: these run on PostgreSQL only."""
+their ids instead of scanning every in-flight one, and reads the next due ones without bitmap
+scans (which would read every due one and sort them); and the deliveries' pages keep room for
+the updates of a delivery's life. SQLite plans without statistics: these run on PostgreSQL only."""
 from datetime import timedelta
 
 import pytest
@@ -72,3 +73,21 @@ def test_the_deliveries_and_attempts_pages_keep_room_for_updates(app):
         "SELECT relname, reloptions FROM pg_class "
         "WHERE relname IN ('deliveries', 'attempts')")).all())
     assert options == {"deliveries": ["fillfactor=70"], "attempts": ["fillfactor=70"]}
+
+
+def test_the_next_due_deliveries_are_read_without_bitmap_scans(app, make_list, make_rule):
+    make_rule("ping_url", {"method": "POST", "url": "https://hooks.example.com/x",
+                           "content_type": "json", "body": "{}"})
+    ids = dispatch(add_contacts(make_list(), ["a@example.com", "b@example.com"],
+                                Origin("api")).event_ids)
+    claimed, sent = statements_of(lambda: leases.claim([], up_to=10))
+    assert sorted(claimed) == ids
+    order = [sql.split("\n")[0].strip() for sql, _ in sent
+             if sql.startswith(("SET LOCAL", "SELECT deliveries.next_attempt_at"))]
+    assert order == ["SET LOCAL enable_bitmapscan = off",
+                     *["SELECT deliveries.next_attempt_at, deliveries.id"] * 2,
+                     "SET LOCAL enable_bitmapscan TO DEFAULT"]
+    # Only for them: the rest of the transaction plans as it would.
+    assert db.session.execute(sa.text("SELECT current_setting('enable_bitmapscan')")).scalar() \
+        == "on"
+    db.session.rollback()

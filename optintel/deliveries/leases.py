@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus
 from ..models.columns import utcnow
 from ..server_log import log_failure
-from ..sql import among, unindexed
+from ..sql import among, in_index_order, unindexed
 from . import attempts
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,14 @@ def _next_due(now, limit):
     subquery of the UPDATE, PostgreSQL may run a locking LIMIT more than once and take more."""
     table = Delivery.__table__
     due = []
-    for status in DeliveryStatus.in_flight_statuses():
-        due += db.session.execute(
-            sa.select(table.c.next_attempt_at, table.c.id)
-            .where(table.c.status == status, table.c.next_attempt_at <= now,
-                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
-            .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
-            .with_for_update(skip_locked=True)).all()
+    with in_index_order():
+        for status in DeliveryStatus.in_flight_statuses():
+            due += db.session.execute(
+                sa.select(table.c.next_attempt_at, table.c.id)
+                .where(table.c.status == status, table.c.next_attempt_at <= now,
+                       sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+                .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
+                .with_for_update(skip_locked=True)).all()
     return [row.id for row in sorted(due)[:limit]]
 
 
