@@ -9,7 +9,7 @@ PORT ?= 5000
 export FLASK_APP := app.py
 export PORT
 
-.PHONY: run test setup bench-setup db demo browser bench bench-log bench-import screenshots clean
+.PHONY: run test setup bench-setup db demo browser postgresql bench bench-log bench-import screenshots clean
 
 # When the pinned versions are installed already (requirements.txt merely newer than the
 # stamp), nothing is fetched: no network.
@@ -55,12 +55,21 @@ run: demo
 
 # The whole suite, the benchmark smoke run included (-m "not bench" in PYTEST_ARGS leaves it out),
 # then its wall time and the database it ran on: SQLite unless TEST_DATABASE_URL is set.
-test: setup bench-setup browser
+test: setup bench-setup browser postgresql
 	@echo "$(BIN)/python -m pytest -q $(PYTEST_ARGS)"; start=$$(date +%s); status=0; \
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) || status=$$?; \
 	seconds=$$(( $$(date +%s) - start )); url="$${TEST_DATABASE_URL:-sqlite:}"; \
 	printf 'Suite time on %s: %d:%02d\n' "$${url%%[:+]*}" $$((seconds / 60)) $$((seconds % 60)); \
 	exit $$status
+
+# The PostgreSQL tests start a throwaway cluster of Debian's postgresql when the suite runs on
+# SQLite: installed when missing and we are root, else a note.
+postgresql:
+	@if ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	else echo "Note: PostgreSQL is missing; its tests need it" \
+		"(as root: apt-get install postgresql)."; fi
 
 # Browser tests drive Debian's chromium: installed when missing and we are root, else a note.
 browser:

@@ -18,8 +18,13 @@ TURN_WAIT_SECONDS = 10.0
 def init_app(app, db):
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine)
+
+
+def configure_sqlite(engine):
+    """The settings of every connection of a SQLite engine; its writers take turns (WriterTurns)
+    when it is a file."""
     database = engine.url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         turns = f"{database}-writers.lock"

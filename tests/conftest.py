@@ -37,6 +37,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
 
+from bench.processes import ThrowawayPostgres, sqlalchemy_url
 from optintel import create_app
 from optintel.config import TestConfig
 from optintel.extensions import db
@@ -134,10 +135,28 @@ def sqlite_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def database_url(sqlite_dir):
     """The test database, migrated once with `flask db upgrade` (Alembic), as users run it."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{sqlite_dir / 'test.db'}"
+    return migrated(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{sqlite_dir / 'test.db'}")
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(database_url):
+    """A migrated PostgreSQL database for the tests of PostgreSQL alone: the suite's own when it
+    runs on PostgreSQL, else one of a throwaway cluster started for the session."""
+    if database_url.startswith("postgresql"):
+        yield database_url
+        return
+    cluster = ThrowawayPostgres(fsync=False).start()
+    try:
+        yield migrated(cluster.url)
+    finally:
+        cluster.stop()
+
+
+def migrated(url):
+    """The database at `url`, emptied (PostgreSQL) and migrated with `flask db upgrade`."""
     env = dict(os.environ, DATABASE_URL=url, FLASK_APP="app.py", **KEYS)
     if url.startswith("postgresql"):
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        engine = sa.create_engine(sqlalchemy_url(url))
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
@@ -148,8 +167,7 @@ def database_url(sqlite_dir):
 
 def make_config(database_url, redis_url, **overrides):
     class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url.replace("postgresql://", "postgresql+psycopg://", 1) \
-            if database_url.startswith("postgresql://") else database_url
+        SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database_url)
         REDIS_URL = redis_url
     for key, value in overrides.items():
         setattr(Config, key, value)
@@ -203,8 +221,9 @@ def _fresh_g():
         delattr(g, name)
 
 
-# Settings that take effect when an app is built: the login limiter's storage, the proxy fix.
-BUILT_WITH = ("REDIS_URL", "OPTINTEL_TRUSTED_PROXIES")
+# Settings that take effect when an app is built: the database, the login limiter's storage,
+# the proxy fix.
+BUILT_WITH = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "OPTINTEL_TRUSTED_PROXIES")
 
 
 def _configured(built, app_config):

@@ -2,7 +2,7 @@
 (autovacuum analyses a large table long after), yet a worker's claim finds its deliveries by
 their ids instead of scanning every in-flight one, and reads the next due ones without bitmap
 scans (which would read every due one and sort them); and the deliveries' pages keep room for
-the updates of a delivery's life. SQLite plans without statistics: these run on PostgreSQL only."""
+the updates of a delivery's life."""
 from datetime import timedelta
 
 import pytest
@@ -14,14 +14,21 @@ from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus
 from optintel.models.columns import utcnow
+from tests.conftest import make_config
 
 BACKLOG = 3000
 
 
-@pytest.fixture(autouse=True)
-def postgresql_only(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner and storage")
+@pytest.fixture
+def app_config(postgresql_url, redis_server):
+    """PostgreSQL's planner and storage: these run on PostgreSQL whichever database the suite
+    runs on (SQLite plans without statistics)."""
+    return make_config(postgresql_url, redis_server.url)
+
+
+def ping_rule(make_rule):
+    make_rule("ping_url", {"method": "POST", "url": "https://hooks.example.com/x",
+                           "content_type": "json", "body": "{}"})
 
 
 def statements_of(call):
@@ -39,8 +46,7 @@ def statements_of(call):
 
 def test_a_claim_takes_its_deliveries_by_id_in_a_backlog_the_statistics_do_not_know(
         app, make_list, make_rule):
-    make_rule("ping_url", {"method": "POST", "url": "https://hooks.example.com/x",
-                           "content_type": "json", "body": "{}"})
+    ping_rule(make_rule)
     ids = dispatch(add_contacts(make_list(), [f"p{i}@example.com" for i in range(BACKLOG)],
                                 Origin("api")).event_ids)
     assert len(ids) == BACKLOG
@@ -76,8 +82,7 @@ def test_the_deliveries_and_attempts_pages_keep_room_for_updates(app):
 
 
 def test_the_next_due_deliveries_are_read_without_bitmap_scans(app, make_list, make_rule):
-    make_rule("ping_url", {"method": "POST", "url": "https://hooks.example.com/x",
-                           "content_type": "json", "body": "{}"})
+    ping_rule(make_rule)
     ids = dispatch(add_contacts(make_list(), ["a@example.com", "b@example.com"],
                                 Origin("api")).event_ids)
     claimed, sent = statements_of(lambda: leases.claim([], up_to=10))
