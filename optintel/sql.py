@@ -10,9 +10,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from .extensions import db
 
 
+def on_postgresql():
+    """Whether the session's database is PostgreSQL (else SQLite)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def dialect_insert(table):
     """An INSERT of the session's dialect, which knows ON CONFLICT."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if on_postgresql() else sqlite
     return dialect.insert(table)
 
 
@@ -40,7 +45,7 @@ def add_counts(table, key_columns, rows):
 def among(column, values):
     """`column IN (values)`: one array parameter on PostgreSQL (= ANY), whose driver would parse
     a placeholder a value anew each time; SQLite's IN otherwise."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
 
@@ -57,7 +62,7 @@ def in_index_order():
     deliveries): on PostgreSQL, without bitmap scans, in the caller's transaction. With
     statistics that lag behind a backlog its planner would otherwise read every matching row and
     sort them."""
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    postgresql = on_postgresql()
     if postgresql:
         db.session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
     yield
@@ -87,7 +92,7 @@ def refresh_statistics(*tables):
     """After a bulk change, let PostgreSQL's planner know the tables' new sizes now rather than
     at autovacuum's next pass (a million new rows it takes for a few would be scanned whole, a
     page of a download at a time); SQLite plans without them."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
     db.session.execute(sa.text("ANALYZE " + ", ".join(table.name for table in tables)))
     db.session.commit()
@@ -95,14 +100,14 @@ def refresh_statistics(*tables):
 
 def iso_utc(column):
     """A UTC timestamp column as ISO 8601 text to the second ("2026-01-31T09:30:00Z"), in SQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return sa.func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
 def hour_bucket(column):
     """The start of the hour of a timestamp column, in SQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return sa.func.date_trunc("hour", column)
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
 
