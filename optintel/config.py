@@ -51,7 +51,7 @@ class Config:
     # Add/Remove actions feeding each other stop at this depth.
     OPTINTEL_MAX_CHAIN_DEPTH = int(os.environ.get("OPTINTEL_MAX_CHAIN_DEPTH", "3"))
     # How often a worker reconciles the database with Redis, and how long work may look lost
-    # (no job seen) before it is handed out again.
+    # (no job seen) before it is handed out again; deliveries with no job waiting, a tick.
     OPTINTEL_RECONCILE_SECONDS = float(os.environ.get("OPTINTEL_RECONCILE_SECONDS", "2"))
     OPTINTEL_REQUEUE_AFTER_SECONDS = float(os.environ.get("OPTINTEL_REQUEUE_AFTER_SECONDS", "60"))
     # A worker's lease on the deliveries it took, renewed every third of it while it works on

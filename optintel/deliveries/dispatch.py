@@ -26,9 +26,11 @@ EVENT_ID, RULE_ID = 0, len(EVENT_COLUMNS)
 HELD = {"status": DeliveryStatus.HELD, "next_attempt_at": None, "note": HELD_NOTE}
 
 
-def _pending(now):
-    """An active rule's new delivery: due at once."""
-    return {"status": DeliveryStatus.PENDING, "next_attempt_at": now, "note": ""}
+def _pending(now, handed_out):
+    """An active rule's new delivery: due at once, and marked handed out when it goes to the
+    queue (enqueue_deliveries unmarks it should Redis not take it)."""
+    return {"status": DeliveryStatus.PENDING, "next_attempt_at": now, "note": "",
+            "enqueued_at": now if handed_out else None}
 
 
 def dispatch(event_ids, execute_here=False):
@@ -51,19 +53,23 @@ def dispatch(event_ids, execute_here=False):
             others = _take(among(Event.__table__.c.id, _oldest_undispatched(room)), now)
             events += others
             rows += _rows(others, index)
-    created = _insert(rows, now)
+    # Handed to the queue, unless this job attempts them: they fit one batch.
+    handing_out = not (execute_here and sum(not held for held, _ in rows) <= batch)
+    created = _insert(rows, now, handing_out)
     counts.move([(dict(zip(("created_at", *EVENT_COLUMNS, *RULE_COLUMNS), (now, *values))), None,
                   status) for _, values, status in created])
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
     pending = [id_ for id_, _, status in created if status == DeliveryStatus.PENDING]
-    if execute_here and 0 < len(pending) <= batch:
+    if handing_out or not pending:
+        # Should this job die between the commit and the enqueue, the reconciler hands the
+        # deliveries out again as work whose job was lost.
+        db.session.commit()
+        enqueue_deliveries(pending, marked=True)
+    else:
         # No second trip through the queue, and one commit: the deliveries with their claim
         # and started attempts. Should this job die first, the events are dispatched again
         # (outbox.hand_off_lost); after it, the reconciler hands the deliveries out.
         execute(pending, fill_batch=True)
-    else:
-        db.session.commit()
-        enqueue_deliveries(pending)
     return [id_ for id_, _, _ in created]
 
 
@@ -99,12 +105,12 @@ def _rows(events, index):
     return rows
 
 
-def _insert(rows, now):
-    """Insert the delivery rows that are not there yet (a delivery per rule and event); the
-    (id, values, status) of those inserted, by id. The rows as they are, the values a status
-    and the batch share converted once."""
+def _insert(rows, now, handed_out):
+    """Insert the delivery rows that are not there yet (a delivery per rule and event), the
+    pending ones marked `handed_out`; the (id, values, status) of those inserted, by id. The
+    rows as they are, the values a status and the batch share converted once."""
     created = []
-    for held, constants in ((False, _pending(now)), (True, HELD)):
+    for held, constants in ((False, _pending(now, handed_out)), (True, HELD)):
         by_key = {(values[RULE_ID], values[EVENT_ID]): values
                   for is_held, values in rows if is_held == held}
         if not by_key:

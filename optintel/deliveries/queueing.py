@@ -1,5 +1,5 @@
-"""Handing committed deliveries to the RQ queue in batches; those not handed over wait for the
-reconciler."""
+"""Handing committed deliveries to the RQ queue in batches, marked handed out (enqueued_at); those
+not handed over wait for the reconciler."""
 import logging
 
 import sqlalchemy as sa
@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 EXECUTE_JOB = "optintel.jobs.execute_deliveries"
 
 
-def enqueue_deliveries(delivery_ids):
-    """One job per batch of committed deliveries; those not handed over wait for the reconciler."""
+def enqueue_deliveries(delivery_ids, marked=False):
+    """One job per batch of committed deliveries, marked handed out once they are; returns how
+    many were. Deliveries `marked` as they were inserted (dispatch) are unmarked when Redis did
+    not take them. Those not handed over wait for the reconciler."""
     if not delivery_ids:
         return 0
     size, handed = current_app.config["OPTINTEL_DELIVERY_BATCH"], []
@@ -33,9 +35,16 @@ def enqueue_deliveries(delivery_ids):
     except RedisError as exc:
         log.warning("Redis unavailable, %d delivery(ies) wait for the reconciler: %s",
                     len(delivery_ids), exc)
+        if marked:
+            _mark(delivery_ids, None)
         return 0
-    table = Delivery.__table__
-    db.session.execute(sa.update(table).where(among(table.c.id, handed))
-                       .values(enqueued_at=utcnow()))
-    db.session.commit()
+    if not marked:
+        _mark(handed, utcnow())
     return len(handed)
+
+
+def _mark(delivery_ids, enqueued_at):
+    table = Delivery.__table__
+    db.session.execute(sa.update(table).where(among(table.c.id, delivery_ids))
+                       .values(enqueued_at=enqueued_at))
+    db.session.commit()

@@ -18,11 +18,15 @@ BACKLOG = 50
 
 
 def reconcile():
-    """Re-enqueue the due deliveries that have no live job; returns how many."""
-    now = utcnow()
-    lost_before = None
-    if queue(DELIVERIES_QUEUE).count < BACKLOG:
-        lost_before = now - timedelta(seconds=current_app.config["OPTINTEL_REQUEUE_AFTER_SECONDS"])
+    """Re-enqueue the due deliveries that have no live job; returns how many. Work handed out
+    looks lost after OPTINTEL_REQUEUE_AFTER_SECONDS while a few jobs wait, and after a tick when
+    none does (a job taken since then leased its deliveries); behind a backlog, never."""
+    now, config = utcnow(), current_app.config
+    waiting, lost_before = queue(DELIVERIES_QUEUE).count, None
+    if waiting == 0:
+        lost_before = now - timedelta(seconds=config["OPTINTEL_RECONCILE_SECONDS"])
+    elif waiting < BACKLOG:
+        lost_before = now - timedelta(seconds=config["OPTINTEL_REQUEUE_AFTER_SECONDS"])
     deliveries = db.session.scalars(due_query(now, lost_before)).all()
     db.session.rollback()
     enqueue_deliveries(deliveries)
