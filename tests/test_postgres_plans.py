@@ -2,7 +2,7 @@
 (autovacuum analyses a large table long after), yet a worker's claim finds its deliveries by
 their ids instead of scanning every in-flight one, and reads the next due ones without bitmap
 scans (which would read every due one and sort them); and the deliveries' pages keep room for
-the updates of a delivery's life."""
+a batch's claim."""
 from datetime import timedelta
 
 import pytest
@@ -74,11 +74,24 @@ def test_a_claim_takes_its_deliveries_by_id_in_a_backlog_the_statistics_do_not_k
     assert "ix_deliveries_status_id" not in plan and "ix_deliveries_due" not in plan, plan
 
 
-def test_the_deliveries_and_attempts_pages_keep_room_for_updates(app):
+def test_a_batchs_claim_is_written_beside_its_rows(app, make_list, make_rule):
+    ping_rule(make_rule)
+    batch = app.config["OPTINTEL_DELIVERY_BATCH"]
+    ids = dispatch(add_contacts(make_list(), [f"h{i}@example.com" for i in range(batch)],
+                                Origin("api")).event_ids)
+
+    # One statement updates a batch of rows that share their pages: each page keeps room for a
+    # new version of each of its rows, so no index gets an entry (a HOT update).
+    assert sorted(leases.claim(ids)) == ids
+    updated, hot = db.session.execute(sa.text(
+        "SELECT pg_stat_get_xact_tuples_updated('deliveries'::regclass), "
+        "pg_stat_get_xact_tuples_hot_updated('deliveries'::regclass)")).one()
+    db.session.rollback()
+    assert (updated, hot) == (batch, batch)
     options = dict(db.session.execute(sa.text(
         "SELECT relname, reloptions FROM pg_class "
         "WHERE relname IN ('deliveries', 'attempts')")).all())
-    assert options == {"deliveries": ["fillfactor=70"], "attempts": ["fillfactor=70"]}
+    assert options == {"deliveries": ["fillfactor=50"], "attempts": ["fillfactor=50"]}
 
 
 def test_the_next_due_deliveries_are_read_without_bitmap_scans(app, make_list, make_rule):

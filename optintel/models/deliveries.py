@@ -8,8 +8,8 @@ from .enums import ActionType, AttemptState, Channel, DeliveryStatus, Level, Tri
 
 
 class Delivery(db.Model):
-    # On PostgreSQL its pages, and the attempts', keep room for the updates of a delivery's life
-    # (migration 0011).
+    # On PostgreSQL its pages, and the attempts', keep room for the updates of a batch's claim
+    # (migrations 0011 and 0012).
     __tablename__ = "deliveries"
     __table_args__ = (
         # A second dispatch of the same event creates nothing.
