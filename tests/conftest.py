@@ -701,6 +701,19 @@ def fresh(query):
     return db.session.scalars(query).all()
 
 
+def statements_of(call):
+    """(result of call(), [(SQL, parameters)] the app's engine sent meanwhile)."""
+    sent = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany):
+        sent.append((statement, parameters))
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        return call(), sent
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
 @pytest.fixture
 def make_workers(app, database_url, redis_server, tmp_path):
     """make_workers(**settings) -> a Workers pool whose environment has these settings (e.g.

@@ -12,25 +12,11 @@ from optintel.deliveries.reconciler import reconcile
 from optintel.extensions import db
 from optintel.models import Delivery
 from optintel.queue import DELIVERIES_QUEUE, queue
-from tests.conftest import fresh
+from tests.conftest import fresh, statements_of
 
 
 def ping(url):
     return {"method": "POST", "url": url, "content_type": "json", "body": "{}"}
-
-
-def statements_during(action):
-    """The SQL statements the app's engine runs while `action` runs, and its result."""
-    seen = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        return seen, action()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def events_of(make_list, count):
@@ -46,12 +32,13 @@ def test_a_dispatch_marks_the_deliveries_it_hands_out_as_it_inserts_them(app, ht
     deliveries = queue(DELIVERIES_QUEUE)
     deliveries.empty()
 
-    statements, ids = statements_during(lambda: dispatch(event_ids))
+    ids, statements = statements_of(lambda: dispatch(event_ids))
     assert len(ids) == 3
     assert [job.args[0] for job in deliveries.jobs] == [[ids[0], ids[1]], [ids[2]]]
     assert all(d.enqueued_at is not None for d in fresh(sa.select(Delivery)))
     # Inserted marked: no UPDATE of the deliveries after the jobs were enqueued.
-    assert [s for s in statements if s.lstrip().upper().startswith("UPDATE DELIVERIES")] == []
+    updates = [sql for sql, _ in statements if sql.lstrip().upper().startswith("UPDATE DELIVERIES")]
+    assert updates == []
 
 
 def test_with_redis_down_a_dispatch_leaves_its_deliveries_to_the_reconciler(

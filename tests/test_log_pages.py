@@ -23,7 +23,7 @@ from optintel.normalize import md5_of
 from optintel.queue import DELIVERIES_QUEUE
 from optintel import rule_test_runs
 from optintel.deliveries import retry_by_hand
-from tests.conftest import Reply
+from tests.conftest import Reply, statements_of
 
 EMAIL, PHONE = "ann.lee@example.com", "+12025550147"
 POLLING = 'hx-trigger="every 2s"'
@@ -553,15 +553,8 @@ def test_only_rows_in_flight_poll(as_admin, make_list, make_rule, status):
 def test_pages_of_fifty_newest_first_without_count_or_offset(as_admin, make_list, make_rule):
     ping_rule(make_rule, "http://127.0.0.1:9/hook")
     added(make_list(), *(f"user{i}@example.com" for i in range(55)))
-    statements = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        statements.append((statement.lower(), parameters))
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        first = text(as_admin.get("/logs/"))
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    first, sent = statements_of(lambda: text(as_admin.get("/logs/")))
+    statements = [(sql.lower(), parameters) for sql, parameters in sent]
     assert statements and not [s for s, _ in statements if "count(" in s]
     # SQLite always writes an OFFSET; it must be 0.
     assert all(p[-1] == 0 for s, p in statements if "offset" in s)

@@ -14,7 +14,7 @@ from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery, DeliveryStatus
 from optintel.models.columns import utcnow
-from tests.conftest import make_config
+from tests.conftest import make_config, statements_of
 
 BACKLOG = 3000
 
@@ -29,19 +29,6 @@ def app_config(postgresql_url, redis_server):
 def ping_rule(make_rule):
     make_rule("ping_url", {"method": "POST", "url": "https://hooks.example.com/x",
                            "content_type": "json", "body": "{}"})
-
-
-def statements_of(call):
-    """(result of call(), [(SQL, parameters)] it sent)."""
-    sent = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _executemany):
-        sent.append((statement, parameters))
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        return call(), sent
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_claim_takes_its_deliveries_by_id_in_a_backlog_the_statistics_do_not_know(
