@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 RECONCILER_LOCK = "optintel:reconciler"
 WORKER_TTL = 18
 # How long a pool waits for its processes after a stop: beyond the shutdown grace
-# (OPTINTEL_SHUTDOWN_GRACE_SECONDS), within the 5 s that honcho gives before its SIGKILL.
-STOP_PATIENCE = 4
+# (OPTINTEL_SHUTDOWN_GRACE_SECONDS), within the 5 s that honcho gives before its SIGKILL, with
+# RQ's second between two looks at them.
+STOP_PATIENCE = 3
 PRUNER_LOCK = "optintel:pruner"
 PRUNE_EVERY = 3600
 # A Redis that started with the worker (make run) answers within these seconds: waiting that
@@ -204,12 +205,14 @@ class Pool(WorkerPool):
     def all_workers_have_stopped(self):
         if super().all_workers_have_stopped():
             return True
-        if time.monotonic() > self._stop_deadline:
-            for data in list(self.worker_dict.values()):
-                log.warning("Worker process %s did not stop; killing it", data.pid)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(data.pid, signal.SIGKILL)
-        return False
+        if time.monotonic() <= self._stop_deadline:
+            return False
+        for data in list(self.worker_dict.values()):
+            log.warning("Worker process %s did not stop; killing it", data.pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(data.pid, signal.SIGKILL)
+        # Reaped at once, not at RQ's next look a second later.
+        return super().all_workers_have_stopped()
 
 
 def run_pool(app, processes, burst=False):

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from tests.conftest import KEYS, ROOT, fresh, wait_for
 from tests.processes import alive, children
 
 PATIENCE = 60
+HONCHO_PATIENCE = 5
 
 
 @pytest.fixture
@@ -94,6 +96,22 @@ def test_the_pool_stops_on_sigint_as_on_ctrl_c(start_pool, tmp_path):
     assert supervisor.wait(15) == 0
     assert not any(alive(pid) for pid in workers)
     assert "Traceback" not in pool_log(tmp_path)
+
+
+def test_a_worker_process_that_misses_the_stop_is_killed_within_honchos_patience(start_pool,
+                                                                                 tmp_path):
+    supervisor = start_pool(2)
+    workers = working_children(supervisor, 2, tmp_path)
+    # A stopped process handles no signal: as an idle worker that missed the pool's stop.
+    deaf = min(workers)
+    os.kill(deaf, signal.SIGSTOP)
+    stopping = time.monotonic()
+    os.kill(supervisor.pid, signal.SIGTERM)
+    assert supervisor.wait(15) == 0
+    # Under `make run`, honcho kills what is still running 5 s after its SIGTERM.
+    assert time.monotonic() - stopping < HONCHO_PATIENCE
+    assert not any(alive(pid) for pid in workers)
+    assert f"Worker process {deaf} did not stop; killing it" in pool_log(tmp_path)
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "many"])
