@@ -37,7 +37,7 @@ from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
 
 from optintel import catalog, create_app  # noqa: E402
-from optintel.config import Config  # noqa: E402
+from optintel.config import Config, sqlalchemy_url  # noqa: E402
 from optintel.extensions import db  # noqa: E402
 from optintel.models import ApiKey, Delivery, Event, Role, User  # noqa: E402
 
@@ -51,13 +51,6 @@ BOUNDARY = "optintel-bench-boundary"
 def say(message):
     """Progress on stderr; stdout is for the figures."""
     print(message, file=sys.stderr, flush=True)
-
-
-def sqlalchemy_url(url):
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def peak_mb(pid):

@@ -46,7 +46,7 @@ import sqlalchemy as sa  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from optintel import create_app  # noqa: E402
-from optintel.config import Config  # noqa: E402
+from optintel.config import Config, sqlalchemy_url  # noqa: E402
 from optintel.extensions import db  # noqa: E402
 from optintel.models import (ActionType, ApiKey, Campaign, Channel, Delivery,  # noqa: E402
                              DeliveryCount, Event, EventCount, Level, Mailer, OptOutList, Role,
@@ -54,7 +54,7 @@ from optintel.models import (ActionType, ApiKey, Campaign, Channel, Delivery,  #
 from optintel.tracking_log.chart import chart  # noqa: E402
 from optintel.tracking_log.filters import LogFilter  # noqa: E402
 
-from processes import ThrowawayPostgres, free_port, sqlalchemy_url  # noqa: E402
+from processes import ThrowawayPostgres, free_port  # noqa: E402
 
 TARGET_MS = 150
 RUNS = 5

@@ -134,14 +134,6 @@ class Children:
             pass
 
 
-def sqlalchemy_url(url):
-    """The URL as SQLAlchemy wants it (psycopg 3 for PostgreSQL), as optintel.config does."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
 class ThrowawayPostgres:
     """initdb + pg_ctl in a temporary directory (as the postgres user when run as root), as
     .ci/run starts one; fsync=False trades durability for the speed of a bulk fill."""

@@ -54,14 +54,13 @@ from rq import Worker  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
 
 from optintel import catalog, create_app  # noqa: E402
-from optintel.config import Config  # noqa: E402
+from optintel.config import Config, sqlalchemy_url  # noqa: E402
 from optintel.extensions import db  # noqa: E402
 from optintel.models import (ApiKey, Attempt, Delivery, DeliveryStatus, Event, Role,  # noqa: E402
                              User)
 
 from ceiling import SignedPosts, with_aiohttp, with_asyncio, with_threads  # noqa: E402
-from processes import (Children, ThrowawayPostgres, free_port, port_open,  # noqa: E402
-                       sqlalchemy_url, wait_until)
+from processes import Children, ThrowawayPostgres, free_port, port_open, wait_until  # noqa: E402
 from report import print_report  # noqa: E402
 from targets import highest_rate_under, verdicts  # noqa: E402
 

@@ -19,9 +19,9 @@ def _bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _database_url():
-    url = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'optintel.db'}")
-    # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
+def sqlalchemy_url(url):
+    """A database URL as SQLAlchemy takes it: Heroku-style and plain PostgreSQL URLs name no
+    driver or the old one; psycopg 3 is the one installed."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
@@ -36,7 +36,8 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     OPTINTEL_ENCRYPTION_KEYS = os.environ.get("OPTINTEL_ENCRYPTION_KEYS")
     OPTINTEL_ENCRYPTION_KEY = os.environ.get("OPTINTEL_ENCRYPTION_KEY")
-    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'optintel.db'}"))
     # hide_parameters: a database error logged with its traceback must not carry the values of
     # the statement (contacts, secrets).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}

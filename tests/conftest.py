@@ -37,9 +37,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
 
-from bench.processes import ThrowawayPostgres, sqlalchemy_url
+from bench.processes import ThrowawayPostgres
 from optintel import create_app
-from optintel.config import TestConfig
+from optintel.config import TestConfig, sqlalchemy_url
 from optintel.extensions import db
 from optintel.models import users as user_models
 from optintel.models import (ApiKey, Campaign, Channel, ListKind, Mailer, OptOutList, Role, Storage,

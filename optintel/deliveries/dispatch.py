@@ -60,16 +60,16 @@ def dispatch(event_ids, execute_here=False):
                   status) for _, values, status in created])
     log.info("Dispatched %d event(s) into %d delivery(ies)", len(events), len(created))
     pending = [id_ for id_, _, status in created if status == DeliveryStatus.PENDING]
-    if handing_out or not pending:
-        # Should this job die between the commit and the enqueue, the reconciler hands the
-        # deliveries out again as work whose job was lost.
-        db.session.commit()
-        enqueue_deliveries(pending, marked=True)
-    else:
+    if pending and not handing_out:
         # No second trip through the queue, and one commit: the deliveries with their claim
         # and started attempts. Should this job die first, the events are dispatched again
         # (outbox.hand_off_lost); after it, the reconciler hands the deliveries out.
         execute(pending, fill_batch=True)
+    else:
+        # Should this job die between the commit and the enqueue, the reconciler hands the
+        # deliveries out again as work whose job was lost.
+        db.session.commit()
+        enqueue_deliveries(pending, marked=True)
     return [id_ for id_, _, _ in created]
 
 
