@@ -52,25 +52,25 @@ class WriterTurns:
     file beside the database, taken before a transaction's first write and given back once it
     commits or rolls back. SQLite lets one writer at a time and makes the others wait by
     sleeping ever longer (up to 100 ms a time) whatever the first one does; a writer waiting
-    here takes its turn within TURN_POLL_SECONDS of the last one's commit. Should the turn not
-    come in TURN_WAIT_SECONDS, the writer goes on without it, to SQLite's own wait."""
+    here takes its turn within TURN_POLL_SECONDS of the last one's commit. A writer waits for
+    the turn holding a second lock, the queue's, which every writer takes first: one that gave
+    the turn up and writes again at once (a worker's next batch) waits behind the writer
+    already waiting, instead of taking the turn back before that one's next look. Should the
+    turn not come in TURN_WAIT_SECONDS, the writer goes on without it, to SQLite's own wait."""
 
     def __init__(self, path):
         self.file = open(path, "a+b")  # noqa: SIM115 — held as long as the connection
+        self.queue = open(f"{path}-queue", "a+b")  # noqa: SIM115 — likewise
         self.held = False
 
     def take(self):
-        deadline = None
-        while not self.held:
-            try:
-                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self.held = True
-            except BlockingIOError:
-                now = time.monotonic()
-                deadline = deadline or now + TURN_WAIT_SECONDS
-                if now >= deadline:
-                    return
-                time.sleep(TURN_POLL_SECONDS)
+        deadline = time.monotonic() + TURN_WAIT_SECONDS
+        if not _lock(self.queue, deadline):
+            return
+        try:
+            self.held = _lock(self.file, deadline)
+        finally:
+            fcntl.flock(self.queue, fcntl.LOCK_UN)
 
     def give_back(self):
         if self.held:
@@ -80,6 +80,20 @@ class WriterTurns:
     def close(self):
         self.give_back()
         self.file.close()
+        self.queue.close()
+
+
+def _lock(file, deadline):
+    """Take an exclusive flock of the file, looking every TURN_POLL_SECONDS until `deadline`;
+    whether it was taken."""
+    while True:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(TURN_POLL_SECONDS)
 
 
 class TurnTakingCursor(sqlite3.Cursor):

@@ -1,5 +1,7 @@
 """SQLite's writers take turns on a lock file beside the database: a transaction holds the turn
-from its first write to its commit or rollback, and a second writer waits for it there."""
+from its first write to its commit or rollback, a second writer waits for it there, and has it
+before the last holder takes it again. A worker's batch reads what it needs before its claim,
+so that the turn it holds is only as long as its writes."""
 import fcntl
 import threading
 import time
@@ -7,7 +9,11 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from optintel.database import configure_sqlite
+from optintel.contact_changes import Origin, add_contacts
+from optintel.database import WRITES, configure_sqlite
+from optintel.deliveries import executor
+from optintel.deliveries.dispatch import dispatch
+from tests.conftest import statements_of
 
 WRITE = sa.text("UPDATE settings SET version = version + 1")
 
@@ -65,3 +71,47 @@ def test_a_second_writer_waits_for_the_first_to_commit(engine):
         finished["first"] = time.monotonic()
     writer.join(10)
     assert finished["first"] <= finished["second"]
+
+
+def test_a_writer_waiting_for_the_turn_has_it_before_the_last_holder_takes_it_again(engine):
+    """The turn goes to the writer that waits for it, not back to the one that just gave it up
+    and writes again at once (a worker's next batch): an API call would otherwise wait behind
+    every batch of the workers."""
+    times = {}
+
+    def waiting():
+        with engine.connect() as connection:
+            connection.execute(WRITE)
+            times["waiting wrote"] = time.monotonic()
+            time.sleep(0.05)
+            connection.commit()
+
+    with engine.connect() as holder:
+        holder.execute(WRITE)
+        writer = threading.Thread(target=waiting)
+        writer.start()
+        time.sleep(0.1)
+        holder.commit()
+        holder.execute(WRITE)
+        times["holder wrote again"] = time.monotonic()
+        holder.commit()
+    writer.join(10)
+    assert times["waiting wrote"] < times["holder wrote again"]
+
+
+def test_a_batch_reads_its_deliveries_events_rules_and_settings_before_its_first_write(
+        app, http_sink, make_list, make_rule):
+    make_rule("ping_url", {"method": "POST", "url": http_sink.url + "/hook",
+                           "content_type": "json", "body": '{"email": "{{email}}"}'})
+    ids = dispatch(add_contacts(make_list(name="Main"), [f"r{n}@example.com" for n in range(3)],
+                                Origin("api")).event_ids)
+
+    attempted, sent = statements_of(lambda: executor.execute(ids))
+    assert attempted == 3
+    statements = [" ".join(sql.split()) for sql, _ in sent]
+    first_write = next(n for n, sql in enumerate(statements) if WRITES.match(sql))
+    assert statements[first_write].startswith("UPDATE deliveries SET")  # the claim
+    reads = [sql.split(" FROM ")[1].split()[0] for sql in statements if sql.startswith("SELECT")]
+    assert sorted(reads) == ["deliveries", "events", "opt_out_lists", "project_settings",
+                             "tracking_rules"]
+    assert [sql for sql in statements[first_write:] if sql.startswith("SELECT")] == []

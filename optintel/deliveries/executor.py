@@ -16,7 +16,7 @@ from ..actions import sending_loop
 from ..actions.base import Outcome, Work
 from ..actions.target_policy import project_policy
 from ..extensions import db
-from ..models import Delivery, Event, ProjectSettings, RuleStatus, TrackingRule
+from ..models import Event, ProjectSettings, RuleStatus, TrackingRule
 from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..server_log import log_failure
@@ -132,42 +132,53 @@ def execute(delivery_ids, fill_batch=False):
     """Attempt the due deliveries among these ids and, when `fill_batch` (as a job does), other
     due ones up to a batch (OPTINTEL_DELIVERY_BATCH) in all; returns how many were attempted.
     The caller's transaction is committed with the batch's claim."""
-    ids = leases.claim(delivery_ids,
-                       current_app.config["OPTINTEL_DELIVERY_BATCH"] if fill_batch else 0)
-    if not ids:
+    due = leases.due(delivery_ids,
+                     current_app.config["OPTINTEL_DELIVERY_BATCH"] if fill_batch else 0,
+                     DELIVERY_COLUMNS)
+    # Everything the batch reads, before the claim's first write: on SQLite the claim holds the
+    # writers' turn from it to the commit.
+    batch = _Batch.read(due) if due else None
+    deliveries = leases.claim(due)
+    if not deliveries:
         db.session.commit()
         return 0
     try:
-        return _attempt(ids)
+        return _attempt(deliveries, batch)
     except BaseException:
         # Not committed yet, the claim goes with it; committed, the leases run out.
         db.session.rollback()
         raise
     finally:
-        leases.let_go(ids)
+        leases.let_go([d.id for d in deliveries])
 
 
-def _rows(ids):
-    """(deliveries, {event id: event}, {rule id: rule}) of the claimed ids, as rows."""
-    table, events, rules = Delivery.__table__, Event.__table__, TrackingRule.__table__
-    deliveries = db.session.execute(sa.select(*(table.c[name] for name in DELIVERY_COLUMNS))
-                                    .where(among(table.c.id, ids)).order_by(table.c.id)).all()
-    # Plain dicts, read by every delivery of the event (a row mapping builds its keys anew).
-    event_rows = {row["id"]: dict(row) for row in db.session.execute(
-        sa.select(events).where(among(events.c.id, {d.event_id for d in deliveries}))).mappings()}
-    rule_rows = {row.id: row for row in db.session.execute(
-        sa.select(*(rules.c[name] for name in RULE_COLUMNS))
-        .where(among(rules.c.id, {d.rule_id for d in deliveries if d.rule_id})))}
-    return deliveries, event_rows, rule_rows
+class _Batch:
+    """What a batch reads besides its deliveries: their events (plain dicts, read by every
+    delivery of the event, with their placeholder values) and rules (rows), and the project's
+    target policy, retry delays and pausing thresholds."""
+
+    def __init__(self, events, values, rules, project):
+        self.events, self.values, self.rules = events, values, rules
+        self.policy = project_policy(project.allowed_target_cidrs)
+        self.delays = project.retry_delays
+        self.thresholds = endpoint_health.Thresholds.of(project)
+
+    @classmethod
+    def read(cls, deliveries):
+        events, rules = Event.__table__, TrackingRule.__table__
+        # Plain dicts: a row mapping builds its keys anew at each read.
+        event_rows = {row["id"]: dict(row) for row in db.session.execute(
+            sa.select(events).where(among(events.c.id, {d.event_id for d in deliveries})))
+            .mappings()}
+        rule_rows = {row.id: row for row in db.session.execute(
+            sa.select(*(rules.c[name] for name in RULE_COLUMNS))
+            .where(among(rules.c.id, {d.rule_id for d in deliveries if d.rule_id})))}
+        return cls(event_rows, values_for(list(event_rows.values())), rule_rows,
+                   ProjectSettings.get())
 
 
-def _attempt(ids):
-    deliveries, events, rules = _rows(ids)
-    values = values_for(list(events.values()))
-    project = ProjectSettings.get()
-    policy, delays = project_policy(project.allowed_target_cidrs), project.retry_delays
-    # Read now: attempts.start commits, and the settings would be read again after it.
-    thresholds = endpoint_health.Thresholds.of(project)
+def _attempt(deliveries, batch):
+    events, rules, values, policy = batch.events, batch.rules, batch.values, batch.policy
     settings, jobs, skipped, outcomes, held = {}, [], [], [], []
     for delivery in deliveries:
         rule = rules.get(delivery.rule_id)
@@ -205,5 +216,5 @@ def _attempt(ids):
     # In the transaction that attempts.record commits.
     circuit_breaker.postpone(waiting)
     endpoint_health.hold_claimed(held)
-    attempts.record(outcomes, skipped, delays, started, events, thresholds)
+    attempts.record(outcomes, skipped, batch.delays, started, events, batch.thresholds)
     return len(outcomes)

@@ -4,7 +4,9 @@ first, releases them for another worker. A lease that ran out is a worker that d
 reconciler hands its deliveries out again (retries.due_query)."""
 import logging
 import threading
+from collections import namedtuple
 from datetime import timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,54 +24,84 @@ _leased = set()
 _lock = threading.Lock()
 
 
+# What the claim returns of a delivery as it found it: the attempt it counts, and the state that
+# another worker may have changed since the row was read.
+CLAIMED = ("id", "status", "attempts", "last_response_status")
+
+
 def _lease_end(now):
     return now + timedelta(seconds=current_app.config["OPTINTEL_LEASE_SECONDS"])
 
 
-def claim(delivery_ids, up_to=0):
-    """Take the deliveries among these ids that are due and not leased by a live worker and, up to
-    `up_to` in all, any other due ones, those due first first (as the reconciler would hand them
-    out), in the caller's transaction, which commits it with their started attempts; returns
-    their ids. The claim counts each delivery's attempt; one not attempted after all gives the
-    count back. An attempt of theirs left without an outcome (its worker died) is marked
-    interrupted."""
+def due(delivery_ids, up_to=0, columns=("id",)):
+    """The rows (`columns`) of the deliveries among these ids that are due and not leased by a
+    live worker and, up to `up_to` in all, of other due ones, those due first first (as the
+    reconciler would hand them out): what a batch claims, read before its claim's first write
+    (on SQLite the writers' turn is held from it to the commit)."""
     now = utcnow()
     table = Delivery.__table__
-    claimed = _take(now, among(table.c.id, delivery_ids),
-                    table.c.next_attempt_at <= now + timedelta(seconds=1)) if delivery_ids else []
-    if len(claimed) < up_to:
-        due = _next_due(now, up_to - len(claimed))
-        if due:
-            claimed += _take(now, among(table.c.id, due))
+    selected = [table.c[name] for name in columns]
+    rows = db.session.execute(
+        sa.select(*selected).where(among(table.c.id, delivery_ids),
+                                   table.c.next_attempt_at <= now + timedelta(seconds=1),
+                                   *_free(now)).order_by(table.c.id)).all() if delivery_ids else []
+    if len(rows) < up_to:
+        given = {row.id for row in rows}
+        others = [id_ for id_ in _next_due(now, up_to) if id_ not in given][:up_to - len(rows)]
+        if others:
+            rows += db.session.execute(sa.select(*selected).where(among(table.c.id, others))
+                                       .order_by(table.c.id)).all()
+    return rows
+
+
+def claim(rows):
+    """Lease the deliveries of these rows (as `due` read them) that are still free and in flight,
+    in the caller's transaction, which commits it with their started attempts; returns their
+    rows, with the status, attempts and last response that the claim found (another worker may
+    have attempted one since it was read). The claim counts each delivery's attempt; one not
+    attempted after all gives the count back. An attempt of theirs left without an outcome (its
+    worker died) is marked interrupted."""
+    if not rows:
+        return []
+    now = utcnow()
+    table = Delivery.__table__
+    read = {row.id: row for row in rows}
+    claimed = db.session.execute(
+        sa.update(table).where(among(table.c.id, list(read)), *_free(now))
+        .values(lease_until=_lease_end(now), attempts=table.c.attempts + 1)
+        .returning(*(table.c[name] for name in CLAIMED))).all()
+    row_type = _row_type(tuple(dict.fromkeys((*rows[0]._fields, *CLAIMED))))
+    claimed = sorted(row_type(**{**read[row.id]._asdict(), **row._asdict()}) for row in claimed)
     # Only a delivery attempted before can have an attempt left without its outcome.
     tried = [row.id for row in claimed if row.attempts > 1]
     if tried:
         attempts.interrupt(tried)
-    ids = [row.id for row in claimed]
     with _lock:
-        _leased.update(ids)
-    return ids
+        _leased.update(row.id for row in claimed)
+    return claimed
 
 
-def _take(now, *where):
-    """Lease the free in-flight deliveries matching `where` (their ids) and count their attempt;
-    their (id, attempts) rows. The status is compared in an expression that no index serves, so
-    that the rows are found by their ids: PostgreSQL's statistics lag behind a sudden backlog,
-    and believing in-flight deliveries rare its planner would scan every one of them instead."""
+def _free(now):
+    """In flight and not leased by a live worker. The status is compared in an expression that no
+    index serves, so that the rows are found by their ids: PostgreSQL's statistics lag behind a
+    sudden backlog, and believing in-flight deliveries rare its planner would scan every one of
+    them instead."""
     table = Delivery.__table__
-    return db.session.execute(
-        sa.update(table)
-        .where(*where, unindexed(table.c.status).in_(DeliveryStatus.in_flight_statuses()),
-               sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
-        .values(lease_until=_lease_end(now), attempts=table.c.attempts + 1)
-        .returning(table.c.id, table.c.attempts)).all()
+    return (unindexed(table.c.status).in_(DeliveryStatus.in_flight_statuses()),
+            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+
+
+@lru_cache(maxsize=8)
+def _row_type(fields):
+    """The type of a claimed delivery's row: the columns read, some as the claim found them."""
+    return namedtuple("ClaimedDelivery", fields)
 
 
 def _next_due(now, limit):
     """The ids of up to `limit` due deliveries no live worker holds, those due first first: the
     first ones of each in-flight status in the order of ix_deliveries_due (a batch's worth read,
     not every due one sorted), merged. Rows another worker is taking are skipped, not waited
-    for (PostgreSQL; SQLite writes one at a time). Picked first, then taken if still free: as a
+    for (PostgreSQL; SQLite writes one at a time). Picked first, then claimed if still free: as a
     subquery of the UPDATE, PostgreSQL may run a locking LIMIT more than once and take more."""
     table = Delivery.__table__
     due = []
