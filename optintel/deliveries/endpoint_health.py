@@ -200,5 +200,5 @@ def track(outcomes, changes, events, thresholds, now):
         table = Delivery.__table__
         hold([table.c.rule_id.in_(aftermath.paused),
               table.c.id.not_in(list(outcome_of)),
-              sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now)])
+              Delivery.unleased(now)])
     return aftermath

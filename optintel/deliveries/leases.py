@@ -71,7 +71,8 @@ def claim(rows):
         .values(lease_until=_lease_end(now), attempts=table.c.attempts + 1)
         .returning(*(table.c[name] for name in CLAIMED))).all()
     row_type = _row_type(tuple(dict.fromkeys((*rows[0]._fields, *CLAIMED))))
-    claimed = sorted(row_type(**{**read[row.id]._asdict(), **row._asdict()}) for row in claimed)
+    claimed = sorted((row_type(**{**read[row.id]._asdict(), **row._asdict()}) for row in claimed),
+                     key=lambda row: row.id)
     # Only a delivery attempted before can have an attempt left without its outcome.
     tried = [row.id for row in claimed if row.attempts > 1]
     if tried:
@@ -88,7 +89,7 @@ def _free(now):
     them instead."""
     table = Delivery.__table__
     return (unindexed(table.c.status).in_(DeliveryStatus.in_flight_statuses()),
-            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+            Delivery.unleased(now))
 
 
 @lru_cache(maxsize=8)
@@ -110,7 +111,7 @@ def _next_due(now, limit):
             due += db.session.execute(
                 sa.select(table.c.next_attempt_at, table.c.id)
                 .where(table.c.status == status, table.c.next_attempt_at <= now,
-                       sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+                       Delivery.unleased(now))
                 .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
                 .with_for_update(skip_locked=True)).all()
     return [row.id for row in sorted(due)[:limit]]

@@ -45,7 +45,7 @@ def due_query(now, lost_before=None, limit=10_000):
     return (sa.select(table.c.id)
             .where(table.c.status.in_(DeliveryStatus.in_flight_statuses()),
                    table.c.next_attempt_at <= now,
-                   sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now),
+                   Delivery.unleased(now),
                    sa.or_(*waiting))
             # Oldest first among those due at once (a rule's released deliveries are).
             .order_by(table.c.next_attempt_at, table.c.id).limit(limit))

@@ -63,6 +63,13 @@ class Delivery(db.Model):
     attempt_rows = relationship("Attempt", back_populates="delivery", order_by="Attempt.number",
                                 cascade="all, delete-orphan")
 
+    @classmethod
+    def unleased(cls, now):
+        """The SQL condition that no live worker holds a delivery: never leased, or its lease
+        ran out (its worker died) or was ended (outcome recorded, released)."""
+        lease_until = cls.__table__.c.lease_until
+        return sa.or_(lease_until.is_(None), lease_until < now)
+
 
 class Attempt(db.Model):
     """One try of a delivery: what was sent (secrets masked) and what came back."""
