@@ -1,8 +1,10 @@
 """SQLite's writers take turns on a lock file beside the database: a transaction holds the turn
 from its first write to its commit or rollback, a second writer waits for it there, and has it
 before the last holder takes it again. A worker's batch reads what it needs before its claim,
-so that the turn it holds is only as long as its writes."""
+and a dispatch reads and matches its events before it marks them, so that the turn each holds is
+only as long as its writes."""
 import fcntl
+import os
 import threading
 import time
 
@@ -11,8 +13,11 @@ import sqlalchemy as sa
 
 from optintel.contact_changes import Origin, add_contacts
 from optintel.database import WRITES, configure_sqlite
+from optintel.deliveries import dispatch as dispatch_module
 from optintel.deliveries import executor
 from optintel.deliveries.dispatch import dispatch
+from optintel.extensions import db
+from optintel.models import Delivery
 from tests.conftest import statements_of
 
 WRITE = sa.text("UPDATE settings SET version = version + 1")
@@ -115,3 +120,40 @@ def test_a_batch_reads_its_deliveries_events_rules_and_settings_before_its_first
     assert sorted(reads) == ["deliveries", "events", "opt_out_lists", "project_settings",
                              "tracking_rules"]
     assert [sql for sql in statements[first_write:] if sql.startswith("SELECT")] == []
+
+
+def test_a_dispatch_reads_and_matches_its_events_before_its_first_write(
+        app, http_sink, make_list, make_rule):
+    make_rule("ping_url", {"method": "POST", "url": http_sink.url + "/hook"})
+    ids = add_contacts(make_list(name="Main"), [f"d{n}@example.com" for n in range(3)],
+                       Origin("api")).event_ids
+
+    created, sent = statements_of(lambda: dispatch(ids))
+    assert len(created) == 3
+    statements = [" ".join(sql.split()) for sql, _ in sent]
+    first_write = next(n for n, sql in enumerate(statements) if WRITES.match(sql))
+    assert statements[first_write].startswith("UPDATE events SET dispatched_at")
+    assert [sql for sql in statements[first_write:] if sql.startswith("SELECT")] == []
+
+
+@pytest.mark.skipif((os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres"),
+                    reason="PostgreSQL locks the events a dispatch reads until it commits")
+def test_an_event_another_dispatch_marks_after_it_was_read_here_makes_no_delivery_here(
+        app, monkeypatch, http_sink, make_list, make_rule):
+    make_rule("ping_url", {"method": "POST", "url": http_sink.url + "/hook"})
+    ids = add_contacts(make_list(name="Main"), [f"m{n}@example.com" for n in range(3)],
+                       Origin("api")).event_ids
+    matching = dispatch_module.current_index
+
+    def taken_meanwhile():
+        with db.engine.begin() as other:
+            other.execute(sa.text("UPDATE events SET dispatched_at = CURRENT_TIMESTAMP"
+                                  " WHERE id = :id"), {"id": ids[0]})
+        return matching()
+    monkeypatch.setattr(dispatch_module, "current_index", taken_meanwhile)
+
+    created = dispatch(ids)
+    assert sorted(db.session.scalars(sa.select(Delivery.event_id).where(
+        Delivery.id.in_(created)))) == sorted(ids[1:])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
+        Delivery.event_id == ids[0])) == 0

@@ -41,7 +41,9 @@ def dispatch(event_ids, execute_here=False):
     new delivery ids. Under a backlog a job then dispatches a batch's worth, not its own few
     events, and the jobs whose events it took end at once."""
     now, batch = utcnow(), current_app.config["OPTINTEL_DELIVERY_BATCH"]
-    events = _take(among(Event.__table__.c.id, event_ids), now)
+    # Everything is read and matched before the first write: on SQLite a transaction holds the
+    # writers' turn from that write to its commit.
+    events = _undispatched(event_ids)
     if not events:
         db.session.rollback()
         return []
@@ -50,9 +52,13 @@ def dispatch(event_ids, execute_here=False):
     if execute_here and len(rows) < batch:
         room = (batch - len(rows)) * len(events) // max(len(rows), len(events))
         if room:
-            others = _take(among(Event.__table__.c.id, _oldest_undispatched(room)), now)
+            others = _oldest_undispatched(room, {event.id for event in events})
             events += others
             rows += _rows(others, index)
+    events, rows = _take(events, rows, now)
+    if not events:
+        db.session.rollback()
+        return []
     # Handed to the queue, unless this job attempts them: they fit one batch.
     handing_out = not (execute_here and sum(not held for held, _ in rows) <= batch)
     created = _insert(rows, now, handing_out)
@@ -73,22 +79,38 @@ def dispatch(event_ids, execute_here=False):
     return [id_ for id_, _, _ in created]
 
 
-def _take(which, now):
-    """Mark the undispatched events among `which` dispatched, in this transaction (a dispatch of
-    the same events at the same time gets none); their rows."""
+def _undispatched(event_ids):
+    """The rows of the undispatched events among `event_ids`, locked on PostgreSQL until this
+    transaction ends (a dispatch of the same events waits, then finds them dispatched)."""
     events = Event.__table__
     return db.session.execute(
-        sa.update(events).where(which, events.c.dispatched_at.is_(None))
-        .values(dispatched_at=now).returning(*events.c)).all()
+        sa.select(*events.c).where(among(events.c.id, event_ids),
+                                   events.c.dispatched_at.is_(None))
+        .with_for_update()).all()
 
 
-def _oldest_undispatched(limit):
-    """The ids of up to `limit` undispatched events, oldest first; those another worker is
-    taking are skipped, not waited for (PostgreSQL; SQLite writes one at a time)."""
+def _oldest_undispatched(limit, except_ids):
+    """The rows of up to `limit` undispatched events oldest first, but for `except_ids`; those
+    another worker is taking are skipped, not waited for (PostgreSQL; SQLite writes one at a
+    time)."""
     events = Event.__table__
-    return db.session.scalars(
-        sa.select(events.c.id).where(events.c.dispatched_at.is_(None)).order_by(events.c.id)
-        .limit(limit).with_for_update(skip_locked=True)).all()
+    found = db.session.execute(
+        sa.select(*events.c).where(events.c.dispatched_at.is_(None)).order_by(events.c.id)
+        .limit(limit + len(except_ids)).with_for_update(skip_locked=True)).all()
+    return [event for event in found if event.id not in except_ids][:limit]
+
+
+def _take(events, rows, now):
+    """Mark the events dispatched, in this transaction; the events and delivery rows of those
+    still undispatched. PostgreSQL's are locked already; on SQLite another dispatch may have
+    taken some since they were read, and this one makes none of their deliveries."""
+    table = Event.__table__
+    taken = set(db.session.scalars(
+        sa.update(table).where(among(table.c.id, [event.id for event in events]),
+                               table.c.dispatched_at.is_(None))
+        .values(dispatched_at=now).returning(table.c.id)))
+    return ([event for event in events if event.id in taken],
+            [row for row in rows if row[1][EVENT_ID] in taken])
 
 
 def _rows(events, index):
