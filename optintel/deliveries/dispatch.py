@@ -94,10 +94,10 @@ def _oldest_undispatched(limit, except_ids):
     another worker is taking are skipped, not waited for (PostgreSQL; SQLite writes one at a
     time)."""
     events = Event.__table__
-    found = db.session.execute(
-        sa.select(*events.c).where(events.c.dispatched_at.is_(None)).order_by(events.c.id)
-        .limit(limit + len(except_ids)).with_for_update(skip_locked=True)).all()
-    return [event for event in found if event.id not in except_ids][:limit]
+    return db.session.execute(
+        sa.select(*events.c).where(events.c.dispatched_at.is_(None),
+                                   sa.not_(among(events.c.id, except_ids)))
+        .order_by(events.c.id).limit(limit).with_for_update(skip_locked=True)).all()
 
 
 def _take(events, rows, now):
