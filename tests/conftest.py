@@ -132,10 +132,15 @@ def sqlite_dir(tmp_path_factory):
     shutil.rmtree(path, ignore_errors=True)
 
 
+# The suite's database: PostgreSQL when TEST_DATABASE_URL names one, else a SQLite file.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ON_POSTGRES = (TEST_DATABASE_URL or "").startswith("postgres")
+
+
 @pytest.fixture(scope="session")
 def database_url(sqlite_dir):
     """The test database, migrated once with `flask db upgrade` (Alembic), as users run it."""
-    return migrated(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{sqlite_dir / 'test.db'}")
+    return migrated(TEST_DATABASE_URL or f"sqlite:///{sqlite_dir / 'test.db'}")
 
 
 @pytest.fixture(scope="session")

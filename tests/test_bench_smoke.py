@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from targets import verdicts  # noqa: E402
 
+from tests.conftest import ON_POSTGRES  # noqa: E402
+
 CONTACTS, SCALING_CONTACTS, NAIVE_SAMPLE, RULES, PROCESSES = 300, 60, 60, 3, 2
 STEADY_SECONDS, STEADY_RATES = 1, (50, 100)
 TARGETS = ["(a) ≥ 0.5 × the bare asyncio ceiling (d)", "PostgreSQL's (a) ≥ 0.8 × SQLite's (a)",
@@ -25,7 +27,6 @@ TARGETS = ["(a) ≥ 0.5 × the bare asyncio ceiling (d)", "PostgreSQL's (a) ≥ 
            "worker CPU ≤ 0.4 ms a delivery in bulk (a)",
            "worker CPU ≤ 1 ms a delivery at every steady rate", "(a) ≥ 20 × naive RQ (c)",
            "(a) ≥ 10 × the Celery peer (c2)"]
-ON_POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
 
 
 def run_bench(*args, timeout=150):

@@ -4,7 +4,6 @@ before the last holder takes it again. A worker's batch reads what it needs befo
 and a dispatch reads and matches its events before it marks them, so that the turn each holds is
 only as long as its writes."""
 import fcntl
-import os
 import threading
 import time
 
@@ -18,7 +17,7 @@ from optintel.deliveries import executor
 from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
 from optintel.models import Delivery
-from tests.conftest import statements_of
+from tests.conftest import ON_POSTGRES, statements_of
 
 WRITE = sa.text("UPDATE settings SET version = version + 1")
 
@@ -136,7 +135,7 @@ def test_a_dispatch_reads_and_matches_its_events_before_its_first_write(
     assert [sql for sql in statements[first_write:] if sql.startswith("SELECT")] == []
 
 
-@pytest.mark.skipif((os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres"),
+@pytest.mark.skipif(ON_POSTGRES,
                     reason="PostgreSQL locks the events a dispatch reads until it commits")
 def test_an_event_another_dispatch_marks_after_it_was_read_here_makes_no_delivery_here(
         app, monkeypatch, http_sink, make_list, make_rule):

@@ -110,7 +110,7 @@ def _take(events, rows, now):
                                table.c.dispatched_at.is_(None))
         .values(dispatched_at=now).returning(table.c.id)))
     return ([event for event in events if event.id in taken],
-            [row for row in rows if row[1][EVENT_ID] in taken])
+            [(held, values) for held, values in rows if values[EVENT_ID] in taken])
 
 
 def _rows(events, index):
