@@ -1,17 +1,17 @@
 """Connection settings that make SQLite safe for a web server and workers side by side, and its
 writers quick to take turns."""
 import fcntl
+import os
 import re
 import sqlite3
+import threading
 import time
 
 import sqlalchemy as sa
 
 # A statement that makes a transaction a writer (Python's sqlite3 begins one before it).
 WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-# How often a writer waiting for its turn looks again, and for how long before it leaves the
-# wait to SQLite's own busy timeout.
-TURN_POLL_SECONDS = 0.0005
+# How long a writer waits for its turn before it leaves the wait to SQLite's own busy timeout.
 TURN_WAIT_SECONDS = 10.0
 
 
@@ -52,10 +52,10 @@ class WriterTurns:
     file beside the database, taken before a transaction's first write and given back once it
     commits or rolls back. SQLite lets one writer at a time and makes the others wait by
     sleeping ever longer (up to 100 ms a time) whatever the first one does; a writer waiting
-    here takes its turn within TURN_POLL_SECONDS of the last one's commit. A writer waits for
+    here sleeps until the kernel wakes it as the last one commits. A writer waits for
     the turn holding a second lock, the queue's, which every writer takes first: one that gave
     the turn up and writes again at once (a worker's next batch) waits behind the writer
-    already waiting, instead of taking the turn back before that one's next look. Should the
+    already waiting, instead of taking the turn back before that one is woken. Should the
     turn not come in TURN_WAIT_SECONDS, the writer goes on without it, to SQLite's own wait."""
 
     def __init__(self, path):
@@ -84,16 +84,45 @@ class WriterTurns:
 
 
 def _lock(file, deadline):
-    """Take an exclusive flock of the file, looking every TURN_POLL_SECONDS until `deadline`;
-    whether it was taken."""
-    while True:
+    """Take an exclusive flock of the file, waiting until `deadline` (time.monotonic()) at
+    most; whether it was taken. A wait sleeps in the kernel, which wakes it as the lock is
+    given up (_Waiter), rather than looking again and again."""
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return _Waiter(file).wait(deadline - time.monotonic())
+
+
+class _Waiter:
+    """A blocking flock of a file in a thread of its own, on a second descriptor of the same
+    open file (a flock belongs to the open file, whichever descriptor took it), while the
+    caller waits for it with a timeout, which flock has not; a lock it takes after the caller
+    stopped waiting is given back at once."""
+
+    def __init__(self, file):
+        self.descriptor = os.dup(file.fileno())
+        self.ended, self.guard = threading.Event(), threading.Lock()
+        self.taken = self.abandoned = False
+        threading.Thread(target=self._take, name="writers-turn", daemon=True).start()
+
+    def _take(self):
         try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(TURN_POLL_SECONDS)
+            fcntl.flock(self.descriptor, fcntl.LOCK_EX)
+            with self.guard:
+                if self.abandoned:
+                    fcntl.flock(self.descriptor, fcntl.LOCK_UN)
+                else:
+                    self.taken = True
+        finally:
+            os.close(self.descriptor)
+            self.ended.set()
+
+    def wait(self, seconds):
+        self.ended.wait(max(seconds, 0))
+        with self.guard:
+            self.abandoned = not self.taken
+            return self.taken
 
 
 class TurnTakingCursor(sqlite3.Cursor):

@@ -4,12 +4,14 @@ before the last holder takes it again. A worker's batch reads what it needs befo
 and a dispatch reads and matches its events before it marks them, so that the turn each holds is
 only as long as its writes."""
 import fcntl
+import resource
 import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 
+from optintel import database
 from optintel.contact_changes import Origin, add_contacts
 from optintel.database import WRITES, configure_sqlite
 from optintel.deliveries import dispatch as dispatch_module
@@ -101,6 +103,50 @@ def test_a_writer_waiting_for_the_turn_has_it_before_the_last_holder_takes_it_ag
         holder.commit()
     writer.join(10)
     assert times["waiting wrote"] < times["holder wrote again"]
+
+
+@pytest.fixture
+def turn_held_elsewhere(engine):
+    """The writers' turn taken by another open of the lock file, as another process would."""
+    with open(f"{engine.url.database}-writers.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield lock
+
+
+def test_a_writer_waiting_for_the_turn_sleeps_until_it_is_given_up(engine, turn_held_elsewhere):
+    wrote = threading.Event()
+
+    def writer():
+        with engine.connect() as connection:
+            connection.execute(WRITE)
+            wrote.set()
+            connection.commit()
+
+    thread = threading.Thread(target=writer)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    thread.start()
+    time.sleep(0.5)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    assert not wrote.is_set()
+    # Looking for the turn every half millisecond cost about 40 ms of CPU in half a second.
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 0.015
+    fcntl.flock(turn_held_elsewhere, fcntl.LOCK_UN)
+    assert wrote.wait(5)
+    thread.join(5)
+
+
+def test_a_writer_whose_turn_does_not_come_goes_on_without_it_and_leaves_it_free(
+        engine, turn_held_elsewhere, monkeypatch):
+    monkeypatch.setattr(database, "TURN_WAIT_SECONDS", 0.2)
+    with engine.connect() as connection:
+        connection.execute(WRITE)  # SQLite itself lets it write: no other writer is in it
+        connection.commit()
+    fcntl.flock(turn_held_elsewhere, fcntl.LOCK_UN)
+    # The wait it left takes the turn as it is given up, and gives it back at once.
+    deadline = time.monotonic() + 5
+    while not turn_is_free(engine) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert turn_is_free(engine)
 
 
 def test_a_batch_reads_its_deliveries_events_rules_and_settings_before_its_first_write(
