@@ -47,7 +47,7 @@ class Config:
     # The largest file an upload takes (its request body may be that large, unlike others).
     OPTINTEL_MAX_UPLOAD_BYTES = int(os.environ.get("OPTINTEL_MAX_UPLOAD_BYTES", str(256 << 20)))
     # Deliveries executed by one job, and HTTP/SMTP attempts in flight at once in a worker.
-    OPTINTEL_DELIVERY_BATCH = int(os.environ.get("OPTINTEL_DELIVERY_BATCH", "200"))
+    OPTINTEL_DELIVERY_BATCH = int(os.environ.get("OPTINTEL_DELIVERY_BATCH", "1000"))
     OPTINTEL_CONCURRENCY = int(os.environ.get("OPTINTEL_CONCURRENCY", "32"))
     # Add/Remove actions feeding each other stop at this depth.
     OPTINTEL_MAX_CHAIN_DEPTH = int(os.environ.get("OPTINTEL_MAX_CHAIN_DEPTH", "3"))
