@@ -1,6 +1,7 @@
 """Handing deliveries to the queue: a dispatch marks the deliveries it hands out as it inserts
 them, with no second write; those Redis did not take are left to the reconciler, which also
-hands out again, at its next tick, a delivery whose job was lost while the queue is empty.
+hands out again, at its next tick, a delivery whose job was lost while the queue is empty, and
+behind a backlog of jobs leaves what is due to them.
 Against the real Redis (or a closed port)."""
 from datetime import datetime, timedelta, timezone
 
@@ -8,9 +9,10 @@ import sqlalchemy as sa
 
 from optintel.contact_changes import Origin, add_contacts
 from optintel.deliveries.dispatch import dispatch
-from optintel.deliveries.reconciler import reconcile
+from optintel.deliveries.executor import execute
+from optintel.deliveries.reconciler import BACKLOG, reconcile
 from optintel.extensions import db
-from optintel.models import Delivery
+from optintel.models import Delivery, DeliveryStatus
 from optintel.queue import DELIVERIES_QUEUE, queue
 from tests.conftest import fresh, statements_of
 
@@ -76,3 +78,25 @@ def test_a_delivery_whose_job_was_lost_is_handed_out_again_at_the_next_tick_when
     deliveries.empty()
     assert reconcile() == 2
     assert [job.args[0] for job in deliveries.jobs] == [ids]
+
+
+def test_behind_a_backlog_of_jobs_the_reconciler_reads_nothing_and_a_waiting_job_takes_what_is_due(
+        app, http_sink, make_list, make_rule):
+    make_rule("ping_url", ping(http_sink.url + "/hook"))
+    ids = dispatch(events_of(make_list, 2))
+    deliveries = queue(DELIVERIES_QUEUE)
+    deliveries.empty()
+    # Never handed out (Redis refused them), behind a backlog of other deliveries' jobs.
+    db.session.execute(sa.update(Delivery.__table__).values(enqueued_at=None))
+    db.session.commit()
+    for _ in range(BACKLOG):
+        deliveries.enqueue("optintel.jobs.execute_deliveries", [])
+
+    handed, statements = statements_of(reconcile)
+    assert handed == 0
+    assert not [sql for sql, _ in statements if "FROM deliveries" in sql]
+    assert deliveries.count == BACKLOG
+    # The first job of the backlog takes every due delivery, whichever ids it was given.
+    assert execute([], fill_batch=True) == 2
+    assert [d.status for d in fresh(sa.select(Delivery))] == [DeliveryStatus.SUCCEEDED] * 2
+    assert len(http_sink.received("/hook")) == len(ids) == 2

@@ -13,19 +13,24 @@ from .queueing import enqueue_deliveries
 from .retries import due_query
 
 log = logging.getLogger(__name__)
-# With more jobs than this waiting, work that looks lost is more likely just queued.
+# With this many jobs waiting, work that looks lost is more likely just queued, and the jobs
+# take what is due.
 BACKLOG = 50
 
 
 def reconcile():
     """Re-enqueue the due deliveries that have no live job; returns how many. Work handed out
     looks lost after OPTINTEL_REQUEUE_AFTER_SECONDS while a few jobs wait, and after a tick when
-    none does (a job taken since then leased its deliveries); behind a backlog, never."""
+    none does (a job taken since then leased its deliveries). Behind a backlog nothing is read:
+    each job that waits takes other due deliveries, earliest due first, beside those it was
+    given."""
     now, config = utcnow(), current_app.config
-    waiting, lost_before = queue(DELIVERIES_QUEUE).count, None
+    waiting = queue(DELIVERIES_QUEUE).count
+    if waiting >= BACKLOG:
+        return 0
     if waiting == 0:
         lost_before = now - timedelta(seconds=config["OPTINTEL_RECONCILE_SECONDS"])
-    elif waiting < BACKLOG:
+    else:
         lost_before = now - timedelta(seconds=config["OPTINTEL_REQUEUE_AFTER_SECONDS"])
     deliveries = db.session.scalars(due_query(now, lost_before)).all()
     db.session.rollback()
