@@ -96,7 +96,8 @@ def test_behind_a_backlog_of_jobs_the_reconciler_reads_nothing_and_a_waiting_job
     assert handed == 0
     assert not [sql for sql, _ in statements if "FROM deliveries" in sql]
     assert deliveries.count == BACKLOG
-    # The first job of the backlog takes every due delivery, whichever ids it was given.
+    # What the first job of the backlog runs (jobs.execute_deliveries) takes every due delivery,
+    # whichever ids it was given.
     assert execute([], fill_batch=True) == 2
     assert [d.status for d in fresh(sa.select(Delivery))] == [DeliveryStatus.SUCCEEDED] * 2
     assert len(http_sink.received("/hook")) == len(ids) == 2
