@@ -119,7 +119,7 @@ class _Waiter:
             self.ended.set()
 
     def wait(self, seconds):
-        self.ended.wait(max(seconds, 0))
+        self.ended.wait(seconds)
         with self.guard:
             self.abandoned = not self.taken
             return self.taken

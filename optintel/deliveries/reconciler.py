@@ -24,10 +24,10 @@ def reconcile():
     none does (a job taken since then leased its deliveries). Behind a backlog nothing is read:
     each job that waits takes other due deliveries, earliest due first, beside those it was
     given."""
-    now, config = utcnow(), current_app.config
     waiting = queue(DELIVERIES_QUEUE).count
     if waiting >= BACKLOG:
         return 0
+    now, config = utcnow(), current_app.config
     if waiting == 0:
         lost_before = now - timedelta(seconds=config["OPTINTEL_RECONCILE_SECONDS"])
     else:

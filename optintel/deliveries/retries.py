@@ -31,17 +31,16 @@ def after_failure(attempts_done, outcome, delays, now):
     return (DeliveryStatus.RETRYING, retry_at) if retry_at else (DeliveryStatus.FAILED, None)
 
 
-def due_query(now, lost_before=None, limit=10_000):
+def due_query(now, lost_before, limit=10_000):
     """SELECT of the ids of in-flight deliveries whose attempt is due, that no worker holds and
     that wait for no job: never handed to the queue, a retry that fell due after it was handed
-    out, held by a worker whose lease ran out (it died) or who released them, or (given
-    lost_before) handed out before then and presumably lost. Earliest due first, then oldest."""
+    out, held by a worker whose lease ran out (it died) or who released them, or handed out
+    before `lost_before` and presumably lost. Earliest due first, then oldest."""
     table = Delivery.__table__
     waiting = [table.c.enqueued_at.is_(None), table.c.enqueued_at < table.c.next_attempt_at,
                # Taken after it was last handed out, and the lease has ended since.
-               table.c.enqueued_at < table.c.lease_until]
-    if lost_before is not None:
-        waiting.append(table.c.enqueued_at < lost_before)
+               table.c.enqueued_at < table.c.lease_until,
+               table.c.enqueued_at < lost_before]
     return (sa.select(table.c.id)
             .where(table.c.status.in_(DeliveryStatus.in_flight_statuses()),
                    table.c.next_attempt_at <= now,
