@@ -24,7 +24,6 @@ class Delivery(db.Model):
         sa.Index("ix_deliveries_mailer_id_id", "mailer_id", "id"),
         sa.Index("ix_deliveries_campaign_id_id", "campaign_id", "id"),
         sa.Index("ix_deliveries_host_id", "host", "id"),
-        sa.Index("ix_deliveries_contact_md5", "contact_md5"),
         sa.Index("ix_deliveries_created_at", "created_at"),
     )
 
