@@ -40,6 +40,12 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
+def partial(where):
+    """The options of an index that keeps only the rows matching `where` (SQL), on both
+    databases."""
+    return {"sqlite_where": sa.text(where), "postgresql_where": sa.text(where)}
+
+
 def enum_column(enum, **kwargs):
     """A short string column holding an enum's value, checked on both databases."""
     return sa.Enum(enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .columns import UTCDateTime, enum_column, utcnow
+from .columns import UTCDateTime, enum_column, partial, utcnow
 from .enums import ActionType, AttemptState, Channel, DeliveryStatus, Level, Trigger
 
 
@@ -21,8 +21,11 @@ class Delivery(db.Model):
         sa.Index("ix_deliveries_status_id", "status", "id"),
         sa.Index("ix_deliveries_scope_id", "level", "scope_id", "id"),
         sa.Index("ix_deliveries_list_id_id", "list_id", "id"),
-        sa.Index("ix_deliveries_mailer_id_id", "mailer_id", "id"),
-        sa.Index("ix_deliveries_campaign_id_id", "campaign_id", "id"),
+        # Only the deliveries that have one: the filters never ask for the others.
+        sa.Index("ix_deliveries_mailer_id_id", "mailer_id", "id",
+                 **partial("mailer_id IS NOT NULL")),
+        sa.Index("ix_deliveries_campaign_id_id", "campaign_id", "id",
+                 **partial("campaign_id IS NOT NULL")),
         sa.Index("ix_deliveries_host_id", "host", "id"),
         sa.Index("ix_deliveries_created_at", "created_at"),
     )

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .columns import UTCDateTime, enum_column, utcnow
+from .columns import UTCDateTime, enum_column, partial, utcnow
 from .enums import Channel, ContactSource, Trigger
 
 
@@ -17,8 +17,7 @@ class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
         sa.Index("ix_events_list_id_id", "list_id", "id"),
-        sa.Index("ix_events_undispatched", "id", sqlite_where=sa.text("dispatched_at IS NULL"),
-                 postgresql_where=sa.text("dispatched_at IS NULL")),
+        sa.Index("ix_events_undispatched", "id", **partial("dispatched_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
