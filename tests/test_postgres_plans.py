@@ -2,18 +2,19 @@
 (autovacuum analyses a large table long after), yet a worker's batch reads and claims its
 deliveries by their ids instead of scanning every in-flight one, and reads the next due ones without bitmap
 scans (which would read every due one and sort them); and the deliveries' pages keep room for
-a batch's claim."""
+a batch's claim, the attempts' for their outcomes."""
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from optintel.contact_changes import Origin, add_contacts
-from optintel.deliveries import leases
+from optintel.deliveries import attempts, leases
 from optintel.deliveries.dispatch import dispatch
 from optintel.extensions import db
-from optintel.models import Delivery, DeliveryStatus
+from optintel.models import Attempt, AttemptState, Delivery, DeliveryStatus
 from optintel.models.columns import utcnow
+from optintel.sql import update_by_id
 from tests.conftest import make_config, statements_of
 
 BACKLOG = 3000
@@ -83,7 +84,40 @@ def test_a_batchs_claim_is_written_beside_its_rows(app, make_list, make_rule):
     options = dict(db.session.execute(sa.text(
         "SELECT relname, reloptions FROM pg_class "
         "WHERE relname IN ('deliveries', 'attempts')")).all())
-    assert options == {"deliveries": ["fillfactor=50"], "attempts": ["fillfactor=50"]}
+    assert options == {"deliveries": ["fillfactor=50"], "attempts": ["fillfactor=10"]}
+
+
+# What a Ping URL attempt records when completed, about as large as it most often is.
+SENT = {"method": "POST", "url": "https://hooks.example.com/x",
+        "headers": {"Content-Type": "application/json", "webhook-id": "1",
+                    "webhook-timestamp": "1796300000", "webhook-signature": "v1," + "s" * 44},
+        "body": '{"event_id": "1", "trigger": "contact_added", "email": "someone@example.com", '
+                '"contact_md5": "' + "0" * 32 + '", "list": "Newsletter", "source": "api"}'}
+RECEIVED = {"Content-Type": "application/json", "Content-Length": "16",
+            "Date": "Thu, 03 Dec 2026 17:00:00 GMT", "Server": "nginx"}
+
+
+def test_a_batchs_outcomes_are_written_beside_their_started_attempts(app, make_list, make_rule):
+    ping_rule(make_rule)
+    batch = app.config["OPTINTEL_DELIVERY_BATCH"]
+    ids = dispatch(add_contacts(make_list(), [f"o{i}@example.com" for i in range(batch)],
+                                Origin("api")).event_ids)
+    started = attempts.start(leases.claim(leases.due(ids)))
+    outcomes = [{"id": attempt_id, "state": AttemptState.COMPLETED, "started_at": utcnow(),
+                 "duration_ms": 12, "succeeded": True, "request": SENT, "response_status": 200,
+                 "response_headers": RECEIVED, "response_body": '{"received": true}', "error": ""}
+                for attempt_id, _ in started.values()]
+
+    # A started attempt grows about tenfold with its outcome: its page keeps room for that, so
+    # neither index of attempts gets an entry (a HOT update).
+    counts = sa.text("SELECT pg_stat_get_xact_tuples_updated('attempts'::regclass), "
+                     "pg_stat_get_xact_tuples_hot_updated('attempts'::regclass)")
+    before = db.session.execute(counts).one()
+    update_by_id(Attempt.__table__, outcomes)
+    after = db.session.execute(counts).one()
+    db.session.rollback()
+    leases.let_go(ids)
+    assert (after[0] - before[0], after[1] - before[1]) == (batch, batch)
 
 
 def test_the_next_due_deliveries_are_read_without_bitmap_scans(app, make_list, make_rule):
