@@ -62,7 +62,8 @@ def test_an_md5_only_contact_in_a_log_is_reported_also_url_encoded(isolated_log,
 def test_a_log_without_them_passes(isolated_log):
     logger, path = isolated_log
     logger.info("Dispatched 3 event(s) into 3 delivery(ies)")
-    assert find_leaks(RECORDED.values, [path]) == []
+    # As the session's check looks: the product's own words are not secrets (to_look_for).
+    assert find_leaks(to_look_for(RECORDED.values), [path]) == []
 
 
 @pytest.mark.parametrize("line, found", [
