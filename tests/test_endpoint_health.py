@@ -244,6 +244,36 @@ def test_the_window_must_pass_as_well_as_the_count(app, api, http_sink, make_lis
     assert [d.status for d in deliveries_of(rule_id)] == [DeliveryStatus.HELD] * 2
 
 
+@pytest.fixture
+def two_senders(app_config):
+    app_config.OPTINTEL_CONCURRENCY = 2
+
+
+def test_after_a_410_gone_a_batch_sends_no_more_of_that_rules_deliveries(
+        two_senders, app, api, http_sink, make_list, make_rule):
+    http_sink.script("/gone", *[Reply(410, body="gone")] * 20)
+    gone = make_rule("ping_url", ping(http_sink, "/gone"))
+    fine = make_rule("ping_url", ping(http_sink, "/fine"))
+    emails = [f"g{n}@example.com" for n in range(20)]
+    dispatched(api, make_list(), *emails)
+    db.session.rollback()
+    attempted = execute([d.id for d in db.session.scalars(sa.select(Delivery))])
+
+    # Only the attempts under way when the first 410 came (one a sender at most) reached the
+    # target; the rest were not sent, their count given back, and held with the paused rule;
+    # the other rule's were all sent.
+    sent = len(http_sink.received("/gone"))
+    assert 1 <= sent <= 2 and attempted == 20 + sent
+    assert len(http_sink.received("/fine")) == 20
+    assert rule_row(gone).status == RuleStatus.PAUSED
+    held = deliveries_of(gone)
+    assert {d.status for d in held} == {DeliveryStatus.HELD}
+    assert sorted(d.attempts for d in held) == [0] * (20 - sent) + [1] * sent
+    # Taken again, none is sent.
+    assert executed(gone) == 0 and len(http_sink.received("/gone")) == sent
+    assert {d.status for d in deliveries_of(fine)} == {DeliveryStatus.SUCCEEDED}
+
+
 def test_a_delivery_of_a_paused_rule_handed_to_a_worker_is_held_not_attempted(
         app, api, http_sink, make_list, make_rule):
     rule_id = failing_rule(make_rule, http_sink)

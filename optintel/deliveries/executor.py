@@ -30,6 +30,8 @@ DELIVERY_COLUMNS = ("id", "event_id", "rule_id", "action", "level", "scope_id", 
                     "host", "status", "attempts", "last_response_status", "created_at")
 RULE_COLUMNS = ("id", "action", "status", "action_settings", "secret_settings", "updated_at")
 _pool = {"executor": None}
+# What an attempt returns that was not sent after all, its rule's target gone.
+NOT_SENT = object()
 # Set when this process is told to stop; the attempts it then left running, unrecorded.
 _stopping = threading.Event()
 _left_running = []
@@ -64,13 +66,19 @@ def timed_attempt(attempt, work):
     return _timed(outcome, started, started_at)
 
 
-async def timed_attempt_async(attempt, work):
-    """timed_attempt of an action's execute_async, on the sending loop."""
+async def timed_attempt_async(attempt, work, gone=None):
+    """timed_attempt of an action's execute_async, on the sending loop. `gone`, when given, is
+    the set of the rules whose target answered 410 Gone in this batch, which pauses them: an
+    attempt of theirs not begun yet is NOT_SENT."""
+    if gone is not None and work.rule_id in gone:
+        return NOT_SENT
     started, started_at = time.perf_counter(), utcnow()
     try:
         outcome = await attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
         outcome = _raised(work, exc)
+    if gone is not None and outcome.response_status == endpoint_health.GONE:
+        gone.add(work.rule_id)
     return _timed(outcome, started, started_at)
 
 
@@ -95,13 +103,15 @@ def _prepared(rule):
         return Outcome(False, permanent=True, error=f"Cannot read the rule's settings: {exc}")
 
 
-def _submitted(jobs):
+def _submitted(jobs, pausing):
     """(future, delivery) pairs of the jobs that run beside this thread: HTTP on the sending
-    loop, the other actions that may in the thread pool (SMTP, over its own connections)."""
+    loop, the other actions that may in the thread pool (SMTP, over its own connections). When
+    `pausing`, a rule whose target answers 410 Gone sends none of its attempts not begun yet."""
     on_loop = [(d, a, w) for d, a, w in jobs if a.on_sending_loop]
+    gone = set() if pausing else None
     futures = list(zip(sending_loop.submit(
         current_app.config["OPTINTEL_CONCURRENCY"],
-        [(timed_attempt_async, (a.execute_async, w)) for _, a, w in on_loop]),
+        [(timed_attempt_async, (a.execute_async, w, gone)) for _, a, w in on_loop]),
         [d for d, _, _ in on_loop]))
     return futures + [(_thread_pool().submit(timed_attempt, a.execute, w), d)
                       for d, a, w in jobs if a.in_pool and not a.on_sending_loop]
@@ -201,15 +211,18 @@ def _attempt(deliveries, batch):
     # The circuit breaker: deliveries to a host that keeps failing wait, not attempted.
     jobs, waiting = circuit_breaker.admit(jobs)
     started = attempts.start([d for d, _ in outcomes] + [d for d, _, _ in jobs])
-    futures = _submitted(jobs)
+    futures = _submitted(jobs, batch.thresholds.pausing)
     outcomes += [(d, timed_attempt(a.execute, w)) for d, a, w in jobs
                  if not (a.on_sending_loop or a.in_pool)]
     grace = current_app.config["OPTINTEL_SHUTDOWN_GRACE_SECONDS"]
     done, unsent, unfinished = _settle(futures, grace)
-    outcomes += done
     if unsent or unfinished:
         log.info("Stopping: %d attempt(s) not sent and %d unfinished; their deliveries are "
                  "released", len(unsent), len(unfinished))
+    # Also not sent: those of a rule that this batch pauses, taken again as held.
+    unsent += [d for d, outcome in done if outcome is NOT_SENT]
+    outcomes += [(d, outcome) for d, outcome in done if outcome is not NOT_SENT]
+    if unsent or unfinished:
         attempts.withdraw(started, [d.id for d in unsent])
         leases.release([d.id for d in unsent + unfinished])
     circuit_breaker.observe(outcomes)
