@@ -219,7 +219,9 @@ def _attempt(deliveries, batch):
     if unsent or unfinished:
         log.info("Stopping: %d attempt(s) not sent and %d unfinished; their deliveries are "
                  "released", len(unsent), len(unfinished))
-    # Also not sent: those of a rule that this batch pauses, taken again as held.
+    # Also not sent: those of a rule whose target answered 410 Gone in this batch. The pause
+    # recorded with the outcomes holds them; should a success keep the rule active, they are
+    # taken again.
     unsent += [d for d, outcome in done if outcome is NOT_SENT]
     outcomes += [(d, outcome) for d, outcome in done if outcome is not NOT_SENT]
     if unsent or unfinished:
