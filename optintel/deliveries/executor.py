@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,8 +31,6 @@ DELIVERY_COLUMNS = ("id", "event_id", "rule_id", "action", "level", "scope_id", 
                     "host", "status", "attempts", "last_response_status", "created_at")
 RULE_COLUMNS = ("id", "action", "status", "action_settings", "secret_settings", "updated_at")
 _pool = {"executor": None}
-# What an attempt returns that was not sent after all, its rule's target gone.
-NOT_SENT = object()
 # Set when this process is told to stop; the attempts it then left running, unrecorded.
 _stopping = threading.Event()
 _left_running = []
@@ -66,19 +65,13 @@ def timed_attempt(attempt, work):
     return _timed(outcome, started, started_at)
 
 
-async def timed_attempt_async(attempt, work, gone=None):
-    """timed_attempt of an action's execute_async, on the sending loop. `gone`, when given, is
-    the set of the rules whose target answered 410 Gone in this batch, which pauses them: an
-    attempt of theirs not begun yet is NOT_SENT."""
-    if gone is not None and work.rule_id in gone:
-        return NOT_SENT
+async def timed_attempt_async(attempt, work):
+    """timed_attempt of an action's execute_async, on the sending loop."""
     started, started_at = time.perf_counter(), utcnow()
     try:
         outcome = await attempt(work)
     except Exception as exc:  # noqa: BLE001 — bookkeeping must finish whatever the action does
         outcome = _raised(work, exc)
-    if gone is not None and outcome.response_status == endpoint_health.GONE:
-        gone.add(work.rule_id)
     return _timed(outcome, started, started_at)
 
 
@@ -108,28 +101,52 @@ def _submitted(jobs, pausing):
     loop, the other actions that may in the thread pool (SMTP, over its own connections). When
     `pausing`, a rule whose target answers 410 Gone sends none of its attempts not begun yet."""
     on_loop = [(d, a, w) for d, a, w in jobs if a.on_sending_loop]
-    gone = set() if pausing else None
     futures = list(zip(sending_loop.submit(
         current_app.config["OPTINTEL_CONCURRENCY"],
-        [(timed_attempt_async, (a.execute_async, w, gone)) for _, a, w in on_loop]),
+        [(timed_attempt_async, (a.execute_async, w)) for _, a, w in on_loop]),
         [d for d, _, _ in on_loop]))
+    if pausing:
+        _cancel_when_gone(futures)
     return futures + [(_thread_pool().submit(timed_attempt, a.execute, w), d)
                       for d, a, w in jobs if a.in_pool and not a.on_sending_loop]
 
 
+def _cancel_when_gone(futures):
+    """When an attempt of these (future, delivery) pairs is answered 410 Gone, cancel the
+    attempts of its rule that wait for their turn: the pause that the answer brings holds them.
+    Run as the answer is recorded, on the sending loop."""
+    by_rule = {}
+    for future, delivery in futures:
+        by_rule.setdefault(delivery.rule_id, []).append(future)
+
+    def on_answer(rule_futures, done):
+        if not done.cancelled() and done.exception() is None and \
+                done.result().response_status == endpoint_health.GONE:
+            for future in rule_futures:
+                future.cancel()
+    for future, delivery in futures:
+        future.add_done_callback(partial(on_answer, by_rule[delivery.rule_id]))
+
+
 def _settle(futures, grace):
     """(outcomes, unsent, unfinished) of the (future, delivery) pairs run in the pool: every
-    outcome, unless this process is told to stop; then the attempts not begun are cancelled
-    (unsent) and those still running after `grace` seconds are left (unfinished)."""
+    outcome, but for the attempts cancelled before they began (unsent); when this process is
+    told to stop, all those not begun are cancelled and those still running after `grace`
+    seconds are left (unfinished)."""
     pending, outcomes, unsent, deadline = dict(futures), [], [], None
     try:
         while pending:
             if deadline is None and _stopping.is_set():
-                unsent = [pending.pop(future) for future in list(pending) if future.cancel()]
+                unsent += [pending.pop(future) for future in list(pending) if future.cancel()]
                 deadline = time.monotonic() + grace
             timeout = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
             finished, _ = wait(pending, timeout=timeout)
-            outcomes += [(pending.pop(future), future.result()) for future in finished]
+            for future in finished:
+                delivery = pending.pop(future)
+                if future.cancelled():
+                    unsent.append(delivery)
+                else:
+                    outcomes.append((delivery, future.result()))
             if deadline is not None and time.monotonic() >= deadline:
                 break
     finally:
@@ -216,15 +233,13 @@ def _attempt(deliveries, batch):
                  if not (a.on_sending_loop or a.in_pool)]
     grace = current_app.config["OPTINTEL_SHUTDOWN_GRACE_SECONDS"]
     done, unsent, unfinished = _settle(futures, grace)
+    outcomes += done
     if unsent or unfinished:
-        log.info("Stopping: %d attempt(s) not sent and %d unfinished; their deliveries are "
-                 "released", len(unsent), len(unfinished))
-    # Also not sent: those of a rule whose target answered 410 Gone in this batch. The pause
-    # recorded with the outcomes holds them; should a success keep the rule active, they are
-    # taken again.
-    unsent += [d for d, outcome in done if outcome is NOT_SENT]
-    outcomes += [(d, outcome) for d, outcome in done if outcome is not NOT_SENT]
-    if unsent or unfinished:
+        # Not sent: the process stops, or their rule's target answered 410 Gone in this batch
+        # (the pause recorded with the outcomes holds them; should a success keep the rule
+        # active, they are taken again).
+        log.info("%d attempt(s) not sent and %d unfinished; their deliveries are released",
+                 len(unsent), len(unfinished))
         attempts.withdraw(started, [d.id for d in unsent])
         leases.release([d.id for d in unsent + unfinished])
     circuit_breaker.observe(outcomes)
