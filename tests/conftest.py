@@ -170,6 +170,17 @@ def migrated(url):
     return url
 
 
+def database_of_kind(request, sqlite_name):
+    """For a test parametrized with "sqlite" and "postgresql": the suite's database when it is
+    of that kind, else a migrated one of that kind (a SQLite file of that name)."""
+    database_url = request.getfixturevalue("database_url")
+    if database_url.startswith(request.param):
+        return database_url
+    if request.param == "sqlite":
+        return migrated(f"sqlite:///{request.getfixturevalue('sqlite_dir') / sqlite_name}")
+    return request.getfixturevalue("postgresql_url")
+
+
 def make_config(database_url, redis_url, **overrides):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database_url)

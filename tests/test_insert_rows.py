@@ -9,22 +9,16 @@ from optintel.extensions import db
 from optintel.models import Channel, Contact, ContactSource, Event, Trigger
 from optintel.models.columns import utcnow
 from optintel.sql import ROWS_PER_STATEMENT, insert_rows
-from tests.conftest import make_config, migrated
+from tests.conftest import database_of_kind, make_config
 
 AWKWARD = ["NULL", "null", "", " ", 'say "hi"', "back\\slash", "{a,b}", "(1,2)", "it's",
            "comma, then", "tab\there", "new\nline", "é ü ß 中文 😀", "x" * 320]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def app_config(request, database_url, sqlite_dir, redis_server):
+def app_config(request, redis_server):
     """The suite's database when it is of that kind, else one of that kind for these tests."""
-    if database_url.startswith(request.param):
-        url = database_url
-    elif request.param == "sqlite":
-        url = migrated(f"sqlite:///{sqlite_dir / 'insert_rows.db'}")
-    else:
-        url = request.getfixturevalue("postgresql_url")
-    return make_config(url, redis_server.url)
+    return make_config(database_of_kind(request, "insert_rows.db"), redis_server.url)
 
 
 def event_rows(count):

@@ -15,7 +15,7 @@ from optintel.models import (ActionType, Channel, ContactSource, Delivery, Deliv
 from optintel.models.columns import utcnow
 from optintel.normalize import typed_md5
 from optintel.tracking_log.filters import LogFilter, apply
-from tests.conftest import make_config, migrated, statements_of
+from tests.conftest import database_of_kind, make_config, statements_of
 
 EVENTS, RULES_AN_EVENT, SPREAD = 2500, 4, 50
 # Each filter, and the index that serves it.
@@ -31,15 +31,9 @@ FILTERS = {"mailer_id=3": "ix_deliveries_mailer_id_id",
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def app_config(request, database_url, sqlite_dir, redis_server):
+def app_config(request, redis_server):
     """The suite's database when it is of that kind, else one of that kind for these tests."""
-    if database_url.startswith(request.param):
-        url = database_url
-    elif request.param == "sqlite":
-        url = migrated(f"sqlite:///{sqlite_dir / 'plans.db'}")
-    else:
-        url = request.getfixturevalue("postgresql_url")
-    return make_config(url, redis_server.url)
+    return make_config(database_of_kind(request, "plans.db"), redis_server.url)
 
 
 def filled_log(make_list, rule_id):
