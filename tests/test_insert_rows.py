@@ -22,7 +22,8 @@ def app_config(request, redis_server):
 
 
 def event_rows(count):
-    """(contact, contact_md5, subject_rule_id) rows: the awkward texts, NULLs and numbers in turn."""
+    """(contact, contact_md5, subject_rule_id) rows: the awkward texts, NULLs and numbers in
+    turn."""
     return [(AWKWARD[n % len(AWKWARD)] if n % 5 else None,
              None if n % 3 == 0 else f"{n:032x}",
              n % 7 if n % 4 else None) for n in range(count)]
@@ -36,7 +37,8 @@ def test_every_value_comes_back_as_it_was_sent(app, make_list, count):
         Event.__table__,
         {"trigger": Trigger.CONTACT_ADDED, "channel": Channel.EMAIL,
          "list_id": opt_out_list.id, "source": ContactSource.API, "occurred_at": now, "depth": 0},
-        ("contact", "contact_md5", "subject_rule_id"), rows, returning=("id", "contact", "subject_rule_id"))
+        ("contact", "contact_md5", "subject_rule_id"), rows,
+        returning=("id", "contact", "subject_rule_id"))
     db.session.commit()
 
     table = Event.__table__
