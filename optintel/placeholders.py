@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .models import Campaign, Channel, Mailer, OptOutList
+from .sql import among_parameter, built_once
 
 PATTERN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
@@ -136,4 +137,10 @@ def _names(model, column, ids):
     ids = {i for i in ids if i is not None}
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).all())
+    return dict(db.session.execute(_names_among(model, column.key), {"ids": list(ids)}).all())
+
+
+@built_once
+def _names_among(model, name):
+    table = model.__table__
+    return sa.select(table.c.id, table.c[name]).where(among_parameter(table.c.id, "ids"))

@@ -215,11 +215,15 @@ def test_a_success_starts_the_count_again(app, api, http_sink, make_list, make_r
     watched = make_list()
     dispatched(api, watched, "a@example.com", "b@example.com")
     executed(rule_id)
-    assert rule_row(rule_id).consecutive_failures == 2
+    counted = rule_row(rule_id)
+    assert counted.consecutive_failures == 2
+    updated_at = counted.updated_at
     http_sink.default = Reply(200)
     executed(rule_id)
     rule = rule_row(rule_id)
     assert (rule.consecutive_failures, rule.failing_since) == (0, None)
+    # Counting is not editing.
+    assert rule.updated_at == updated_at
     # The last error stays, to tell what the target said when it last failed.
     assert rule.last_error == "500 boom"
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Event
 from ..models.columns import utcnow
 from ..rules.index import current_index
-from ..sql import among, insert_rows
+from ..sql import among_parameter, built_once, insert_rows
 from ..tracking_log import counts
 from .endpoint_health import HELD_NOTE
 from .executor import execute
@@ -82,35 +82,49 @@ def dispatch(event_ids, execute_here=False):
 def _undispatched(event_ids):
     """The rows of the undispatched events among `event_ids`, locked on PostgreSQL until this
     transaction ends (a dispatch of the same events waits, then finds them dispatched)."""
+    return db.session.execute(_undispatched_among(), {"ids": list(event_ids)}).all()
+
+
+@built_once
+def _undispatched_among():
     events = Event.__table__
-    return db.session.execute(
-        sa.select(*events.c).where(among(events.c.id, event_ids),
-                                   events.c.dispatched_at.is_(None))
-        .with_for_update()).all()
+    return (sa.select(*events.c).where(among_parameter(events.c.id, "ids"),
+                                       events.c.dispatched_at.is_(None))
+            .with_for_update())
 
 
 def _oldest_undispatched(limit, except_ids):
     """The rows of up to `limit` undispatched events oldest first, but for `except_ids`; those
     another worker is taking are skipped, not waited for (PostgreSQL; SQLite writes one at a
     time)."""
+    return db.session.execute(_oldest_undispatched_but(),
+                              {"except_ids": list(except_ids), "limit": limit}).all()
+
+
+@built_once
+def _oldest_undispatched_but():
     events = Event.__table__
-    return db.session.execute(
-        sa.select(*events.c).where(events.c.dispatched_at.is_(None),
-                                   sa.not_(among(events.c.id, except_ids)))
-        .order_by(events.c.id).limit(limit).with_for_update(skip_locked=True)).all()
+    return (sa.select(*events.c).where(events.c.dispatched_at.is_(None),
+                                       sa.not_(among_parameter(events.c.id, "except_ids")))
+            .order_by(events.c.id).limit(sa.bindparam("limit")).with_for_update(skip_locked=True))
 
 
 def _take(events, rows, now):
     """Mark the events dispatched, in this transaction; the events and delivery rows of those
     still undispatched. PostgreSQL's are locked already; on SQLite another dispatch may have
     taken some since they were read, and this one makes none of their deliveries."""
-    table = Event.__table__
-    taken = set(db.session.scalars(
-        sa.update(table).where(among(table.c.id, [event.id for event in events]),
-                               table.c.dispatched_at.is_(None))
-        .values(dispatched_at=now).returning(table.c.id)))
+    taken = set(db.session.scalars(_mark_dispatched(),
+                                   {"ids": [event.id for event in events], "now": now}))
     return ([event for event in events if event.id in taken],
             [(held, values) for held, values in rows if values[EVENT_ID] in taken])
+
+
+@built_once
+def _mark_dispatched():
+    table = Event.__table__
+    return (sa.update(table).where(among_parameter(table.c.id, "ids"),
+                                   table.c.dispatched_at.is_(None))
+            .values(dispatched_at=sa.bindparam("now")).returning(table.c.id))
 
 
 def _rows(events, index):

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus, RuleStatus, TrackingRule
 from ..models.columns import UTCDateTime
 from ..rules.index import rules_changed
-from ..sql import among
+from ..sql import among, among_parameter, built_once
 from ..tracking_log import counts
 from ..tracking_log.masking import mask_within
 from . import pause_notices
@@ -114,6 +114,27 @@ def _count(rule_id, run, events):
         .returning(table.c.status, table.c.consecutive_failures, table.c.failing_since)).first()
 
 
+def _start_again(rule_ids):
+    """Start the counts of these rules again after a success, those not at nought already (the
+    rows returned, with their status), locked in the order of their ids as `_count` goes, so
+    that two batches counting the same rules cannot deadlock."""
+    if not rule_ids:
+        return []
+    return db.session.execute(_start_counts_again(), {"ids": rule_ids}).all()
+
+
+@built_once
+def _start_counts_again():
+    table = TrackingRule.__table__
+    counted = sa.or_(table.c.consecutive_failures != 0, table.c.failing_since.is_not(None))
+    counting = (sa.select(table.c.id).where(among_parameter(table.c.id, "ids"), counted)
+                .order_by(table.c.id).with_for_update())
+    # Counting is not editing: "updated at" stays.
+    return (sa.update(table).where(table.c.id.in_(counting))
+            .values(updated_at=table.c.updated_at, consecutive_failures=0, failing_since=None)
+            .returning(table.c.id, table.c.status))
+
+
 def _duration(seconds):
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"
@@ -171,6 +192,11 @@ def track(outcomes, changes, events, thresholds, now):
     outcome_of = {delivery.id: (delivery, outcome) for delivery, outcome in outcomes}
     failed = [change for change in changes if change["id"] in outcome_of and
               change["status"] in (DeliveryStatus.RETRYING, DeliveryStatus.FAILED)]
+    if all(run.reset and not run.failures for run in runs.values()):
+        # Every rule's last attempts succeeded (the common batch): one statement for them all.
+        paused.update(row.id for row in _start_again(sorted(runs))
+                      if row.status == RuleStatus.PAUSED)
+        runs = {}
     for rule_id in sorted(runs):
         row = _count(rule_id, runs[rule_id], events)
         if row is None:

@@ -21,7 +21,7 @@ from ..models import Event, ProjectSettings, RuleStatus, TrackingRule
 from ..models.columns import utcnow
 from ..placeholders import values_for
 from ..server_log import log_failure
-from ..sql import among
+from ..sql import among_parameter, built_once
 from . import attempts, circuit_breaker, endpoint_health, leases, rule_settings
 
 log = logging.getLogger(__name__)
@@ -192,16 +192,26 @@ class _Batch:
 
     @classmethod
     def read(cls, deliveries):
-        events, rules = Event.__table__, TrackingRule.__table__
         # Plain dicts: a row mapping builds its keys anew at each read.
         event_rows = {row["id"]: dict(row) for row in db.session.execute(
-            sa.select(events).where(among(events.c.id, {d.event_id for d in deliveries})))
-            .mappings()}
+            _events_among(), {"ids": list({d.event_id for d in deliveries})}).mappings()}
         rule_rows = {row.id: row for row in db.session.execute(
-            sa.select(*(rules.c[name] for name in RULE_COLUMNS))
-            .where(among(rules.c.id, {d.rule_id for d in deliveries if d.rule_id})))}
+            _rules_among(), {"ids": list({d.rule_id for d in deliveries if d.rule_id})})}
         return cls(event_rows, values_for(list(event_rows.values())), rule_rows,
                    ProjectSettings.get())
+
+
+@built_once
+def _events_among():
+    events = Event.__table__
+    return sa.select(events).where(among_parameter(events.c.id, "ids"))
+
+
+@built_once
+def _rules_among():
+    rules = TrackingRule.__table__
+    return sa.select(*(rules.c[name] for name in RULE_COLUMNS)) \
+        .where(among_parameter(rules.c.id, "ids"))
 
 
 def _attempt(deliveries, batch):

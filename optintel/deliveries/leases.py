@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Delivery, DeliveryStatus
 from ..models.columns import utcnow
 from ..server_log import log_failure
-from ..sql import among, in_index_order, unindexed
+from ..sql import among, among_parameter, built_once, in_index_order, unindexed
 from . import attempts
 
 log = logging.getLogger(__name__)
@@ -39,19 +39,28 @@ def due(delivery_ids, up_to=0, columns=("id",)):
     reconciler would hand them out): what a batch claims, read before its claim's first write
     (on SQLite the writers' turn is held from it to the commit)."""
     now = utcnow()
-    table = Delivery.__table__
-    selected = [table.c[name] for name in columns]
-    rows = db.session.execute(
-        sa.select(*selected).where(among(table.c.id, delivery_ids),
-                                   table.c.next_attempt_at <= now + timedelta(seconds=1),
-                                   *_free(now)).order_by(table.c.id)).all() if delivery_ids else []
+    rows = db.session.execute(_due_among(tuple(columns)), {
+        "ids": list(delivery_ids), "now": now, "soon": now + timedelta(seconds=1),
+    }).all() if delivery_ids else []
     if len(rows) < up_to:
         given = {row.id for row in rows}
         others = [id_ for id_ in _next_due(now, up_to) if id_ not in given][:up_to - len(rows)]
         if others:
-            rows += db.session.execute(sa.select(*selected).where(among(table.c.id, others))
-                                       .order_by(table.c.id)).all()
+            rows += db.session.execute(_among(tuple(columns)), {"ids": others}).all()
     return rows
+
+
+@built_once
+def _due_among(columns):
+    table = Delivery.__table__
+    return _among(columns).where(table.c.next_attempt_at <= sa.bindparam("soon"), *_free())
+
+
+@built_once
+def _among(columns):
+    table = Delivery.__table__
+    return sa.select(*(table.c[name] for name in columns)) \
+        .where(among_parameter(table.c.id, "ids")).order_by(table.c.id)
 
 
 def claim(rows):
@@ -64,12 +73,9 @@ def claim(rows):
     if not rows:
         return []
     now = utcnow()
-    table = Delivery.__table__
     read = {row.id: row for row in rows}
-    claimed = db.session.execute(
-        sa.update(table).where(among(table.c.id, list(read)), *_free(now))
-        .values(lease_until=_lease_end(now), attempts=table.c.attempts + 1)
-        .returning(*(table.c[name] for name in CLAIMED))).all()
+    claimed = db.session.execute(_claim(), {"ids": list(read), "now": now,
+                                            "lease_end": _lease_end(now)}).all()
     row_type = _row_type(tuple(dict.fromkeys((*rows[0]._fields, *CLAIMED))))
     claimed = sorted((row_type(**{**read[row.id]._asdict(), **row._asdict()}) for row in claimed),
                      key=lambda row: row.id)
@@ -82,14 +88,22 @@ def claim(rows):
     return claimed
 
 
-def _free(now):
-    """In flight and not leased by a live worker. The status is compared in an expression that no
-    index serves, so that the rows are found by their ids: PostgreSQL's statistics lag behind a
-    sudden backlog, and believing in-flight deliveries rare its planner would scan every one of
-    them instead."""
+@built_once
+def _claim():
+    table = Delivery.__table__
+    return (sa.update(table).where(among_parameter(table.c.id, "ids"), *_free())
+            .values(lease_until=sa.bindparam("lease_end"), attempts=table.c.attempts + 1)
+            .returning(*(table.c[name] for name in CLAIMED)))
+
+
+def _free():
+    """In flight and not leased by a live worker at `:now`. The status is compared in an
+    expression that no index serves, so that the rows are found by their ids: PostgreSQL's
+    statistics lag behind a sudden backlog, and believing in-flight deliveries rare its planner
+    would scan every one of them instead."""
     table = Delivery.__table__
     return (unindexed(table.c.status).in_(DeliveryStatus.in_flight_statuses()),
-            Delivery.unleased(now))
+            Delivery.unleased(sa.bindparam("now")))
 
 
 @lru_cache(maxsize=8)
@@ -104,17 +118,21 @@ def _next_due(now, limit):
     not every due one sorted), merged. Rows another worker is taking are skipped, not waited
     for (PostgreSQL; SQLite writes one at a time). Picked first, then claimed if still free: as a
     subquery of the UPDATE, PostgreSQL may run a locking LIMIT more than once and take more."""
-    table = Delivery.__table__
     due = []
     with in_index_order():
         for status in DeliveryStatus.in_flight_statuses():
-            due += db.session.execute(
-                sa.select(table.c.next_attempt_at, table.c.id)
-                .where(table.c.status == status, table.c.next_attempt_at <= now,
-                       Delivery.unleased(now))
-                .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
-                .with_for_update(skip_locked=True)).all()
+            due += db.session.execute(_next_due_of(status), {"now": now, "limit": limit}).all()
     return [row.id for row in sorted(due)[:limit]]
+
+
+@built_once
+def _next_due_of(status):
+    table = Delivery.__table__
+    return (sa.select(table.c.next_attempt_at, table.c.id)
+            .where(table.c.status == status, table.c.next_attempt_at <= sa.bindparam("now"),
+                   Delivery.unleased(sa.bindparam("now")))
+            .order_by(table.c.next_attempt_at, table.c.id).limit(sa.bindparam("limit"))
+            .with_for_update(skip_locked=True))
 
 
 def let_go(delivery_ids):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..extensions import db
+from ..sql import built_once
 from ..models import Campaign, OptOutList, ProjectSettings, RuleStatus, TrackingRule
 from .coverage import Snapshot
 
@@ -56,8 +57,12 @@ _lock = threading.Lock()
 
 
 def current_version():
-    return db.session.scalar(sa.select(ProjectSettings.rules_version)
-                             .where(ProjectSettings.id == 1)) or 0
+    return db.session.scalar(_version()) or 0
+
+
+@built_once
+def _version():
+    return sa.select(ProjectSettings.rules_version).where(ProjectSettings.id == 1)
 
 
 def current_index():
