@@ -156,6 +156,16 @@ class Worker(SimpleWorker):
             log.info("Redis stopped before this worker; the shutdown is not noted there (%s)",
                      exc)
 
+    def heartbeat(self, timeout=None, pipeline=None):
+        """RQ's heartbeat of this worker (its last beat and two expiries), in one trip to Redis
+        rather than one a command: it beats twice a job."""
+        if pipeline is not None:
+            return super().heartbeat(timeout, pipeline)
+        with self.connection.pipeline(transaction=False) as beat:
+            super().heartbeat(timeout, pipeline=beat)
+            beat.execute()
+        return None
+
     def execute_job(self, job, queue):
         """RQ's execution; when Redis went away first during a shutdown (as under `make run`),
         the database holds the outcome and the worker just stops."""

@@ -27,6 +27,7 @@ class RawTarget:
 
     def __init__(self, script):
         self.script, self.connections, self.requests = list(script), 0, []
+        self.ended = 0  # connections ended, by either side
 
     @classmethod
     async def start(cls, *script, tls=None):
@@ -54,6 +55,7 @@ class RawTarget:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.ended += 1
             writer.close()
 
 
@@ -180,6 +182,19 @@ def test_an_idle_connection_is_closed_after_its_time(monkeypatch):
         await http.send_async("GET", target.url + "/b", {}, "", 2, POLICY)
         return target
     assert sending_loop.run(scenario()).connections == 2
+
+
+def test_idle_connections_are_closed_without_another_request(monkeypatch):
+    monkeypatch.setattr(http_connections, "IDLE_SECONDS", 0.05)
+
+    async def scenario():
+        target = await RawTarget.start(*[(OK, "keep")] * 4)
+        await asyncio.gather(*(http.send_async("GET", target.url + "/a", {}, "", 2, POLICY)
+                               for _ in range(2)))
+        opened = target.connections
+        await asyncio.sleep(0.3)
+        return opened, target.ended
+    assert sending_loop.run(scenario()) == (2, 2)
 
 
 @pytest.mark.parametrize("named, trusted, outcome", [

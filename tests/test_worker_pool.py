@@ -122,3 +122,19 @@ def test_a_number_of_processes_that_is_not_a_count_is_refused(value, tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"'{value}' is neither a number of processes (1 or more) nor auto." in result.stderr
+
+
+def test_a_working_worker_keeps_its_registration_alive_in_redis(start_pool, redis_server,
+                                                               tmp_path):
+    from redis import Redis
+    from rq import Worker
+    start_pool(1)
+    conn = Redis.from_url(redis_server.url)
+    [worker] = wait_for(lambda: Worker.all(connection=conn), PATIENCE, interval=0.2,
+                        message="the worker's registration")
+    first = worker.last_heartbeat
+    # It beats again as it waits for jobs (every WORKER_TTL - 15 s), each beat extending the
+    # expiry of its key.
+    wait_for(lambda: Worker.find_by_key(worker.key, connection=conn).last_heartbeat > first,
+             PATIENCE, interval=0.2, message="a second heartbeat")
+    assert 0 < conn.ttl(worker.key) <= 18 + 60

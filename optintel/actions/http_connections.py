@@ -34,7 +34,7 @@ class _Connection(asyncio.Protocol):
     """One connection: one exchange at a time, its answer parsed as it arrives."""
 
     def __init__(self):
-        self.transport = self.idle_timer = None
+        self.transport = self.idle_since = None
         self.lost = self._keep_alive = False
         self._parser = httptools.HttpResponseParser(self)
         self._answer = None
@@ -137,7 +137,7 @@ class Pool:
     """The connections of one loop, idle ones by (scheme, address, port, host)."""
 
     def __init__(self):
-        self._idle = {}
+        self._idle, self._sweep = {}, None
         # Made on the first https request: it reads the trusted certificates then.
         self._ssl_context = None
 
@@ -170,26 +170,40 @@ class Pool:
         return answer
 
     def _take(self, key):
-        connections = self._idle.get(key)
+        connections, now = self._idle.get(key), asyncio.get_running_loop().time()
         while connections:
             connection = connections.pop()
-            connection.idle_timer.cancel()
-            if not connection.lost:
+            if not connection.lost and now - connection.idle_since < IDLE_SECONDS:
                 return connection
+            connection.close()
         return None
 
     def _put(self, key, connection):
-        connection.idle_timer = asyncio.get_running_loop().call_later(
-            IDLE_SECONDS, self._expire, key, connection)
+        loop = asyncio.get_running_loop()
+        connection.idle_since = loop.time()
         self._idle.setdefault(key, []).append(connection)
+        # One timer for the pool, not one a connection: a timer made and cancelled for each
+        # request costs more than the request's own bookkeeping.
+        if self._sweep is None:
+            self._sweep = loop.call_later(IDLE_SECONDS, self._close_idle)
 
-    def _expire(self, key, connection):
-        connections = self._idle.get(key, [])
-        if connection in connections:
-            connections.remove(connection)
-            if not connections:
+    def _close_idle(self):
+        """Close the connections idle for IDLE_SECONDS; look again when the next one will
+        have been."""
+        loop = asyncio.get_running_loop()
+        now, self._sweep = loop.time(), None
+        for key, connections in list(self._idle.items()):
+            for connection in connections:
+                if connection.lost or now - connection.idle_since >= IDLE_SECONDS:
+                    connection.close()
+            self._idle[key] = [connection for connection in connections if not connection.lost]
+            if not self._idle[key]:
                 del self._idle[key]
-        connection.close()
+        if self._idle:
+            oldest = min(connection.idle_since for connections in self._idle.values()
+                         for connection in connections)
+            self._sweep = loop.call_later(max(oldest + IDLE_SECONDS - now, 0.01),
+                                          self._close_idle)
 
     async def _connect(self, key):
         scheme, address, port, host = key

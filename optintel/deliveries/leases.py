@@ -7,6 +7,7 @@ import threading
 from collections import namedtuple
 from datetime import timedelta
 from functools import lru_cache
+from operator import itemgetter
 
 import sqlalchemy as sa
 from flask import current_app
@@ -76,8 +77,8 @@ def claim(rows):
     read = {row.id: row for row in rows}
     claimed = db.session.execute(_claim(), {"ids": list(read), "now": now,
                                             "lease_end": _lease_end(now)}).all()
-    row_type = _row_type(tuple(dict.fromkeys((*rows[0]._fields, *CLAIMED))))
-    claimed = sorted((row_type(**{**read[row.id]._asdict(), **row._asdict()}) for row in claimed),
+    row_type, pick = _merged(rows[0]._fields)
+    claimed = sorted((row_type._make(pick((*read[row.id], *row))) for row in claimed),
                      key=lambda row: row.id)
     # Only a delivery attempted before can have an attempt left without its outcome.
     tried = [row.id for row in claimed if row.attempts > 1]
@@ -107,9 +108,13 @@ def _free():
 
 
 @lru_cache(maxsize=8)
-def _row_type(fields):
-    """The type of a claimed delivery's row: the columns read, some as the claim found them."""
-    return namedtuple("ClaimedDelivery", fields)
+def _merged(fields):
+    """The type of a claimed delivery's row, the columns read (`fields`), some as the claim
+    found them, and what picks its values from a row read followed by the claim's row."""
+    names = tuple(dict.fromkeys((*fields, *CLAIMED)))
+    positions = {**{name: i for i, name in enumerate(fields)},
+                 **{name: len(fields) + i for i, name in enumerate(CLAIMED)}}
+    return namedtuple("ClaimedDelivery", names), itemgetter(*(positions[name] for name in names))
 
 
 def _next_due(now, limit):
