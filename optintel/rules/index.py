@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..sql import built_once
 from ..models import Campaign, OptOutList, ProjectSettings, RuleStatus, TrackingRule
+from ..sql import built_once
 from .coverage import Snapshot
 
 WATCHED = (TrackingRule, Campaign, OptOutList)
