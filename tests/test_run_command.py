@@ -44,10 +44,18 @@ class Run:
         # than requirements.txt tells make that it is ready.
         stamp = folder / "venv-ready"
         stamp.touch()
-        with open(self.output, "ab") as out:
-            self.proc = subprocess.Popen(["make", "run", f"STAMP={stamp}"], cwd=ROOT,
-                                         env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+        # Ctrl-C as a terminal gives it to the job it starts, whatever this suite inherited: a
+        # runner that starts it in the background (`cmd &` without job control) hands it SIGINT
+        # ignored, which Python and then make would keep. A handled signal is reset to its
+        # default in the child.
+        inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with open(self.output, "ab") as out:
+                self.proc = subprocess.Popen(["make", "run", f"STAMP={stamp}"], cwd=ROOT,
+                                             env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                             start_new_session=True)
+        finally:
+            signal.signal(signal.SIGINT, inherited)
 
     def text(self):
         return self.output.read_text(errors="replace")
