@@ -47,18 +47,18 @@ def due(delivery_ids, up_to=0, columns=("id",)):
         given = {row.id for row in rows}
         others = [id_ for id_ in _next_due(now, up_to) if id_ not in given][:up_to - len(rows)]
         if others:
-            rows += db.session.execute(_among(tuple(columns)), {"ids": others}).all()
+            rows += db.session.execute(_rows_among(tuple(columns)), {"ids": others}).all()
     return rows
 
 
 @built_once
 def _due_among(columns):
     table = Delivery.__table__
-    return _among(columns).where(table.c.next_attempt_at <= sa.bindparam("soon"), *_free())
+    return _rows_among(columns).where(table.c.next_attempt_at <= sa.bindparam("soon"), *_free())
 
 
 @built_once
-def _among(columns):
+def _rows_among(columns):
     table = Delivery.__table__
     return sa.select(*(table.c[name] for name in columns)) \
         .where(among_parameter(table.c.id, "ids")).order_by(table.c.id)
