@@ -192,12 +192,23 @@ def _unnest_insert(table, columns, constants, rows, fixed, dialect):
     """(SELECT ... FROM unnest(%b::type[], ...), parameters): one array a column, sent in the
     binary format, which the driver writes in a quarter of the CPU of the text one (it quotes
     and escapes every element of a text array in Python)."""
-    def sql_type(name):
-        return table.c[name].type.compile(dialect=dialect)
-    arrays = ", ".join(f"%b::{sql_type(name)}[]" for name in columns)
-    fixed_sql = "".join(f", %s::{sql_type(name)}" for name in constants)
-    return (f"SELECT *{fixed_sql} FROM unnest({arrays})",
-            (*fixed, *(list(values) for values in zip(*rows))))
+    fixed_sql = "".join(f", %s::{_sql_type(table, name, dialect)}" for name in constants)
+    return (f"SELECT *{fixed_sql} FROM unnest({_arrays(table, columns, dialect)})",
+            (*fixed, *_array_values(rows)))
+
+
+def _sql_type(table, name, dialect):
+    return table.c[name].type.compile(dialect=dialect)
+
+
+def _arrays(table, names, dialect):
+    """The placeholders of one array parameter a column, in the binary format, for unnest()."""
+    return ", ".join(f"%b::{_sql_type(table, name, dialect)}[]" for name in names)
+
+
+def _array_values(rows):
+    """The rows' values as one list a column, the parameters of `_arrays`."""
+    return tuple(list(values) for values in zip(*rows))
 
 
 def _bound(column, value, dialect):
@@ -248,10 +259,8 @@ def _update_each(table, rows):
         return
     values = [tuple(process(row[key]) if process else row[key] for key, process in convert)
               for row in rows]
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(sql, tuple(list(column) for column in zip(*values)))
-    else:
-        connection.exec_driver_sql(sql, values)
+    postgresql = connection.dialect.name == "postgresql"
+    connection.exec_driver_sql(sql, _array_values(values) if postgresql else values)
 
 
 @lru_cache(maxsize=64)
@@ -262,17 +271,16 @@ def _update_by_id(table, columns, dialect):
     names = [name for name in columns if name != "id"]
     if any(column.onupdate is not None for column in table.c if column.name not in columns):
         return None, None
+    ordered = ("id", *names)
     convert = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-               for name in ("id", *names)]
+               for name in ordered]
     preparer = dialect.identifier_preparer
-    quoted = {name: preparer.quote(name) for name in ("id", *names)}
+    target = preparer.format_table(table)
+    quoted = {name: preparer.quote(name) for name in ordered}
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect)}[]"
-                           for name, _ in convert)
-        return (f"UPDATE {preparer.format_table(table)} SET "
+        return (f"UPDATE {target} SET "
                 + ", ".join(f"{quoted[name]} = given.{quoted[name]}" for name in names)
-                + f" FROM unnest({arrays}) AS given({', '.join(quoted.values())})"
-                f" WHERE {preparer.format_table(table)}.id = given.id"), convert
-    return (f"UPDATE {preparer.format_table(table)} SET "
-            + ", ".join(f"{quoted[name]} = ?" for name in names) + " WHERE id = ?",
-            convert[1:] + convert[:1])
+                + f" FROM unnest({_arrays(table, ordered, dialect)})"
+                f" AS given({', '.join(quoted.values())}) WHERE {target}.id = given.id"), convert
+    return (f"UPDATE {target} SET " + ", ".join(f"{quoted[name]} = ?" for name in names)
+            + " WHERE id = ?", convert[1:] + convert[:1])
